@@ -1,0 +1,319 @@
+"""Turn a worker's raw result into a ModuleResult with diagnostics at the right lines.
+
+Every diagnostic of a module lands in that module's own file.  When the
+failure happened while importing another project module, the module gets a
+``dependency-error`` at its import line, related to the failing location;
+the failing module gets its own diagnostic from its own check.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .discovery import ModuleInfo
+from .results import Code, Diagnostic, Frame, Memory, ModuleResult, Related, Severity, Span
+
+_DUMP_FRAME = re.compile(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in (?P<func>.*)$')
+_WORKER_FILE = "worker_process.py"
+
+
+@dataclass(frozen=True)
+class _RawFrame:
+    file: str
+    line: int  # 1-based, as Python reports it
+    function: str
+    col: int | None = None  # UTF-8 byte offsets, as CPython reports them
+    end_line: int | None = None
+    end_col: int | None = None
+
+
+class SourceLines:
+    """Reads lines of source files once per result batch, for ranges and messages."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, list[str]] = {}
+
+    def line(self, path: str, lineno: int) -> str:
+        if path not in self._cache:
+            try:
+                with open(path, "rb") as f:
+                    data = f.read(8 * 1024 * 1024)
+                self._cache[path] = data.decode("utf-8", "replace").splitlines()
+            except OSError:
+                self._cache[path] = []
+        lines = self._cache[path]
+        return lines[lineno - 1] if 0 < lineno <= len(lines) else ""
+
+    def span(self, frame: _RawFrame) -> Span:
+        """The frame's expression if known, else its whole line without indentation."""
+        text = self.line(frame.file, frame.line)
+        if frame.col is not None and frame.end_col is not None and frame.end_line:
+            end_text = (
+                text if frame.end_line == frame.line else self.line(frame.file, frame.end_line)
+            )
+            return Span(
+                frame.line - 1,
+                _char_offset(text, frame.col),
+                frame.end_line - 1,
+                _char_offset(end_text, frame.end_col),
+            )
+        return self.whole_line(frame.file, frame.line)
+
+    def whole_line(self, path: str, lineno: int) -> Span:
+        text = self.line(path, lineno)
+        start = len(text) - len(text.lstrip())
+        line = max(lineno - 1, 0)
+        return Span(line, start, line, max(len(text.rstrip()), start))
+
+
+def _char_offset(text: str, byte_offset: int) -> int:
+    return len(text.encode("utf-8")[:byte_offset].decode("utf-8", "replace"))
+
+
+def build_result(
+    raw: Mapping[str, Any],
+    info: ModuleInfo,
+    modules_by_file: Mapping[str, ModuleInfo],
+    *,
+    timeout_s: float,
+    memory_limit_mb: int,
+    slow_threshold_ms: float,
+    dev_mode: bool,
+    lines: SourceLines | None = None,
+) -> ModuleResult:
+    lines = lines or SourceLines()
+    own_file = str(info.path)
+    timings = raw.get("modules") or {}
+    own_timing = timings.get(info.name) or {}
+    wall = float(raw.get("total_ms") or raw.get("wall_ms") or 0.0)
+    load_ms = float(own_timing.get("cumulative_ms", wall))
+    self_ms = float(own_timing.get("self_ms", load_ms))
+    memory = raw.get("memory") or {}
+    outcome = raw.get("outcome", "crash")
+
+    diagnostics: list[Diagnostic] = []
+    if outcome != "ok":
+        context = _Context(info, own_file, modules_by_file, lines, timeout_s, memory_limit_mb)
+        diagnostics.append(context.diagnose(raw))
+    elif dev_mode and self_ms > slow_threshold_ms:
+        diagnostics.append(
+            Diagnostic(
+                path=info.path,
+                span=Span(0, 0, 0, 0),
+                code=Code.SLOW_LOAD,
+                severity=Severity.WARNING,
+                message=(
+                    f"module '{info.name}' takes {self_ms:.0f} ms to import "
+                    f"(threshold {slow_threshold_ms:g} ms)"
+                ),
+            )
+        )
+
+    output = str(raw.get("output") or "")
+    return ModuleResult(
+        name=info.name,
+        path=info.path,
+        ok=outcome == "ok",
+        load_ms=load_ms,
+        self_ms=self_ms,
+        memory=Memory(
+            traced_bytes=int((memory.get("per_file") or {}).get(own_file, 0)),
+            traced_total_bytes=int(memory.get("traced_net", 0)),
+            rss_delta_bytes=int(memory.get("rss_delta", 0)),
+        ),
+        diagnostics=tuple(diagnostics),
+        output=output,
+        output_truncated=int(raw.get("output_bytes") or 0) > len(output.encode("utf-8", "replace")),
+        imported=tuple(n for n in timings if n != info.name),
+        worker_pid=raw.get("pid"),
+    )
+
+
+class _Context:
+    def __init__(
+        self,
+        info: ModuleInfo,
+        own_file: str,
+        modules_by_file: Mapping[str, ModuleInfo],
+        lines: SourceLines,
+        timeout_s: float,
+        memory_limit_mb: int,
+    ) -> None:
+        self.info = info
+        self.own_file = own_file
+        self.modules_by_file = modules_by_file
+        self.lines = lines
+        self.timeout_s = timeout_s
+        self.memory_limit_mb = memory_limit_mb
+
+    def diagnose(self, raw: Mapping[str, Any]) -> Diagnostic:
+        outcome = raw.get("outcome")
+        error = raw.get("error") or {}
+        if outcome in ("timeout", "crash"):
+            frames = _parse_dump(str(raw.get("traceback_dump") or ""))
+        else:
+            frames = [_frame_from_json(f) for f in error.get("frames") or []]
+        project = [f for f in frames if f.file in self.modules_by_file]
+        syntax = error.get("syntax") if error.get("is_syntax_error") else None
+        syntax_file = syntax.get("file") if syntax else None
+        if syntax_file not in self.modules_by_file:
+            syntax = None  # a SyntaxError from compile()/exec() of a string: an exception
+
+        # The module being executed when things went wrong: the innermost
+        # project ``<module>`` frame, or the file that failed to compile.
+        executing = [f.file for f in project if f.function == "<module>"]
+        if syntax is not None:
+            executing.append(str(syntax_file))
+        culprit = executing[-1] if executing else self.own_file
+        own_frames = [f for f in project if f.file == self.own_file]
+        anchor = own_frames[-1] if own_frames else None
+        summary, culprit_span = self._summary(outcome, raw, error, project, syntax, culprit)
+        workspace_frames = tuple(Frame(Path(f.file), f.line - 1, f.function) for f in project)
+
+        if culprit != self.own_file:
+            dep = self.modules_by_file[culprit]
+            return Diagnostic(
+                path=self.info.path,
+                span=self._anchor_span(anchor),
+                code=Code.DEPENDENCY_ERROR,
+                severity=Severity.ERROR,
+                message=f"importing '{dep.name}' failed: {summary}",
+                related=(Related(dep.path, culprit_span, summary),),
+                frames=workspace_frames,
+            )
+
+        related: tuple[Related, ...] = ()
+        innermost = project[-1] if project else None
+        if innermost is not None and innermost.file != self.own_file and syntax is None:
+            other = Path(innermost.file)
+            related = (
+                Related(other, self.lines.span(innermost), f"raised here, in {innermost.function}"),
+            )
+        if error.get("is_import_error") and error.get("import_path") in self.modules_by_file:
+            target = self.modules_by_file[error["import_path"]]
+            related += (
+                Related(target.path, Span(0, 0, 0, 0), f"module '{target.name}' is defined here"),
+            )
+        code = self._code(outcome, error, syntax)
+        span = culprit_span if syntax is not None else self._anchor_span(anchor)
+        return Diagnostic(
+            path=self.info.path,
+            span=span,
+            code=code,
+            severity=Severity.ERROR,
+            message=summary,
+            related=related,
+            frames=workspace_frames,
+        )
+
+    def _anchor_span(self, frame: _RawFrame | None) -> Span:
+        if frame is None:
+            # Failed before any of our code ran, e.g. in a parent package.
+            return self.lines.whole_line(self.own_file, 1)
+        return self.lines.span(frame)
+
+    def _code(self, outcome: Any, error: Mapping[str, Any], syntax: Any) -> Code:
+        if outcome == "timeout":
+            return Code.TIMEOUT
+        if outcome == "crash":
+            return Code.CRASH
+        if outcome == "memory-limit" or error.get("is_memory_error"):
+            return Code.MEMORY_LIMIT
+        if syntax is not None:
+            return Code.SYNTAX_ERROR
+        if error.get("is_import_error"):
+            return Code.IMPORT_ERROR
+        return Code.EXCEPTION
+
+    def _summary(
+        self,
+        outcome: Any,
+        raw: Mapping[str, Any],
+        error: Mapping[str, Any],
+        project: list[_RawFrame],
+        syntax: Mapping[str, Any] | None,
+        culprit: str,
+    ) -> tuple[str, Span]:
+        """A one-line description of the failure and where it happened."""
+        culprit_frames = [f for f in project if f.file == culprit]
+        where = culprit_frames[-1] if culprit_frames else None
+        span = self.lines.span(where) if where else self.lines.whole_line(culprit, 1)
+        if syntax is not None:
+            span = _syntax_span(syntax, self.lines)
+            return f"SyntaxError: {syntax.get('msg') or error.get('message')}", span
+        if outcome == "timeout":
+            at = f" (still running line {where.line})" if where else ""
+            return f"import did not finish within {self.timeout_s:g} s{at}", span
+        if outcome == "crash":
+            return _crash_message(raw, where), span
+        if outcome == "memory-limit":
+            return f"MemoryError: import exceeded the {self.memory_limit_mb} MB memory limit", span
+        message = str(error.get("message") or "")
+        import_path = error.get("import_path")
+        if import_path and message.endswith(f" ({import_path})"):
+            # The related location already points at that file.
+            message = message[: -len(import_path) - 3]
+        kind = str(error.get("type") or "Exception")
+        return (f"{kind}: {message}" if message else kind), span
+
+
+def _crash_message(raw: Mapping[str, Any], where: _RawFrame | None) -> str:
+    exit_info = raw.get("exit") or {}
+    at = f" at line {where.line}" if where else ""
+    sig = exit_info.get("signal")
+    if sig:
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        return f"the interpreter crashed{at}: killed by {name}"
+    code = exit_info.get("code")
+    dump = str(raw.get("traceback_dump") or "")
+    if dump.startswith("Hard exit"):
+        return f"os._exit({code}) called{at}: the process ended during import"
+    return f"the process exited with status {code} during import{at}"
+
+
+def _syntax_span(syntax: Mapping[str, Any], lines: SourceLines) -> Span:
+    line = max(int(syntax.get("line") or 1), 1)
+    col = max(int(syntax.get("offset") or 1) - 1, 0)
+    end_line = int(syntax.get("end_line") or line)
+    end_col = int(syntax.get("end_offset") or 0) - 1
+    if end_line < line or (end_line == line and end_col <= col):
+        end_line, end_col = line, col + 1
+    text = lines.line(str(syntax.get("file")), line)
+    if end_line == line and text:
+        end_col = min(end_col, max(len(text), col + 1))
+    return Span(line - 1, col, end_line - 1, end_col)
+
+
+def _frame_from_json(data: Mapping[str, Any]) -> _RawFrame:
+    return _RawFrame(
+        file=str(data.get("file")),
+        line=int(data.get("line") or 1),
+        function=str(data.get("function") or ""),
+        col=data.get("col"),
+        end_line=data.get("end_line"),
+        end_col=data.get("end_col"),
+    )
+
+
+def _parse_dump(dump: str) -> list[_RawFrame]:
+    """Frames of the checking thread from a faulthandler dump, outermost first."""
+    blocks: list[list[_RawFrame]] = []
+    for text in dump.splitlines():
+        if "thread 0x" in text.lower() or text.startswith("Stack (most recent"):
+            blocks.append([])
+            continue
+        match = _DUMP_FRAME.match(text)
+        if match and blocks:
+            blocks[-1].append(_RawFrame(match["file"], int(match["line"]), match["func"].strip()))
+    if not blocks:
+        return []
+    main = next((b for b in blocks if any(f.file.endswith(_WORKER_FILE) for f in b)), blocks[0])
+    return list(reversed(main))  # faulthandler prints the most recent call first

@@ -1,0 +1,94 @@
+"""Find the project's modules: files under the module dirs mapped to dotted names."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """One importable project module."""
+
+    name: str
+    path: Path  # absolute, not symlink-resolved: it must match what import sees
+    is_package: bool
+
+
+def discover(config: Config) -> dict[str, ModuleInfo]:
+    """All project modules by dotted name; the first module dir wins a name clash."""
+    found: dict[str, ModuleInfo] = {}
+    for module_dir in config.module_dirs:
+        if not module_dir.is_dir():
+            continue
+        # A bare workspace root holds scripts, docs and tests next to the code;
+        # there only real packages (with __init__.py) count.  A dedicated
+        # source dir (src/) may hold namespace packages too.
+        allow_namespace = module_dir != config.root
+        for info in _walk(config, module_dir, (), allow_namespace, set()):
+            found.setdefault(info.name, info)
+    return found
+
+
+def _walk(
+    config: Config, directory: Path, prefix: tuple[str, ...], allow_namespace: bool, seen: set[str]
+) -> Iterator[ModuleInfo]:
+    try:
+        real = os.path.realpath(directory)
+        if real in seen:  # a symlink loop, or the same tree twice
+            return
+        seen.add(real)
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        path = Path(entry.path)
+        if _excluded(config, path, name):
+            continue
+        try:
+            is_dir = entry.is_dir()
+            is_file = entry.is_file()
+        except OSError:
+            continue
+        if is_file and name.endswith(".py"):
+            stem = name[:-3]
+            if stem == "__init__":
+                if prefix:
+                    yield ModuleInfo(".".join(prefix), path, True)
+            elif stem.isidentifier():
+                yield ModuleInfo(".".join((*prefix, stem)), path, False)
+        elif is_dir and name.isidentifier():
+            if (path / "pyvenv.cfg").exists():
+                continue
+            if (path / "__init__.py").is_file() or allow_namespace:
+                yield from _walk(config, path, (*prefix, name), True, seen)
+
+
+def _excluded(config: Config, path: Path, name: str) -> bool:
+    try:
+        rel = path.relative_to(config.root).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    return any(
+        fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(rel, pattern)
+        for pattern in config.exclude
+    )
+
+
+def module_for_path(modules: dict[str, ModuleInfo], path: Path | str) -> ModuleInfo | None:
+    """The project module whose file is ``path`` (absolute or not)."""
+    target = os.path.abspath(path)
+    for info in modules.values():
+        if str(info.path) == target:
+            return info
+    real = os.path.realpath(target)
+    for info in modules.values():
+        if os.path.realpath(info.path) == real:
+            return info
+    return None

@@ -1,0 +1,411 @@
+"""The engine: one workspace's modules, import graph, worker and results."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .config import Config, load_config
+from .diagnose import SourceLines, build_result
+from .discovery import ModuleInfo, discover
+from .graph import ImportGraph
+from .imports import ParsedModule, external_top_levels, parse_imports
+from .results import CheckReport, ModuleResult, RefreshOutcome, ReloadOutcome
+from .stats import LoadStats, MemoryReport, PerformanceSummary
+from .worker_client import RawResult, Worker, WorkerDied
+
+_FileStamp = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ScanDelta:
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    root: Path
+    python: str
+    python_version: str | None
+    module_count: int
+    broken_count: int
+    worker_pid: int | None
+    dev_mode: bool
+    last_check_ms: float | None
+    last_check_at: float | None
+
+
+class Engine:
+    """Checks a workspace's modules with fresh-import verdicts.
+
+    Thread-safe: the language server calls it from worker threads.  Nothing
+    runs workspace code until the first check.
+    """
+
+    def __init__(
+        self,
+        root: Path | str,
+        overrides: Mapping[str, Any] | None = None,
+        config_file: Path | str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self._overrides = dict(overrides or {})
+        self._config_file = config_file
+        self._environ = environ
+        self.config: Config = load_config(root, self._overrides, config_file, environ)
+        self._lock = threading.RLock()
+        self._modules: dict[str, ModuleInfo] = {}
+        self._by_file: dict[str, ModuleInfo] = {}
+        self._parsed: dict[str, tuple[_FileStamp, ParsedModule]] = {}
+        self._graph = ImportGraph()
+        self._stats = LoadStats()
+        self._results: dict[str, ModuleResult] = {}
+        self._worker: Worker | None = None
+        self._scanned = False
+        self._last_check: tuple[float, float] | None = None
+
+    # -- configuration ------------------------------------------------------
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    @property
+    def dev_mode(self) -> bool:
+        return self.config.dev_mode
+
+    def set_dev_mode(self, enabled: bool) -> bool:
+        with self._lock:
+            self.config = replace(self.config, dev_mode=bool(enabled))
+            self._overrides["dev_mode"] = bool(enabled)
+            return self.config.dev_mode
+
+    def reconfigure(self, overrides: Mapping[str, Any]) -> None:
+        """Apply new caller settings; raises ConfigError and keeps the old ones on bad input."""
+        new_overrides = {**self._overrides, **overrides}
+        config = load_config(self.config.root, new_overrides, self._config_file, self._environ)
+        with self._lock:
+            old = self.config
+            self.config, self._overrides = config, new_overrides
+            if (old.python, old.module_dirs, dict(old.env), old.exclude) != (
+                config.python,
+                config.module_dirs,
+                dict(config.env),
+                config.exclude,
+            ):
+                self._stop_worker()
+                self._scanned = False
+
+    # -- discovery ------------------------------------------------------------
+    @property
+    def modules(self) -> Mapping[str, ModuleInfo]:
+        with self._lock:
+            self._ensure_scanned()
+            return dict(self._modules)
+
+    def scan(self) -> ScanDelta:
+        """Rediscover modules and re-parse changed files."""
+        start = time.perf_counter()
+        with self._lock:
+            before = dict(self._modules)
+            modules = discover(self.config)
+            parsed: dict[str, ParsedModule] = {}
+            changed: list[str] = []
+            cache: dict[str, tuple[_FileStamp, ParsedModule]] = {}
+            for name, info in modules.items():
+                key = str(info.path)
+                stamp = _stamp(info.path)
+                cached = self._parsed.get(key)
+                if cached is not None and cached[0] == stamp:
+                    parsed[name] = cached[1]
+                else:
+                    try:
+                        source = info.path.read_bytes()
+                    except OSError:
+                        source = b""
+                    parsed[name] = parse_imports(info, source)
+                    if name in before:
+                        changed.append(name)
+                        self._graph.forget_observed(name)
+                cache[key] = (stamp, parsed[name])
+            self._parsed = cache
+            self._modules = modules
+            self._by_file = {str(m.path): m for m in modules.values()}
+            self._graph.set_static(parsed, modules)
+            removed = sorted(set(before) - set(modules))
+            for name in removed:
+                self._results.pop(name, None)
+                self._stats.forget(name)
+            self._scanned = True
+            if self._worker is not None:
+                self._worker.update(self._by_file, self._warm_list())
+        self._stats.record_scan((time.perf_counter() - start) * 1000.0)
+        return ScanDelta(
+            added=tuple(sorted(set(modules) - set(before))),
+            removed=tuple(removed),
+            changed=tuple(sorted(changed)),
+        )
+
+    def _ensure_scanned(self) -> None:
+        if not self._scanned:
+            self.scan()
+
+    def _warm_list(self) -> set[str]:
+        """Third-party modules the project imports at top level: the worker keeps them warm."""
+        return external_top_levels((p for _, p in self._parsed.values()), self._modules)
+
+    def module_for_path(self, path: Path | str) -> ModuleInfo | None:
+        with self._lock:
+            self._ensure_scanned()
+            found = self._by_file.get(os.path.abspath(path))
+            if found is None:
+                real = os.path.realpath(path)
+                found = next(
+                    (m for f, m in self._by_file.items() if os.path.realpath(f) == real), None
+                )
+            return found
+
+    def dependents(self, names: Iterable[str]) -> set[str]:
+        with self._lock:
+            self._ensure_scanned()
+            return self._graph.dependents(names)
+
+    def imports_of(self, name: str) -> frozenset[str]:
+        with self._lock:
+            self._ensure_scanned()
+            return self._graph.imports_of(name)
+
+    def parsed(self, name: str) -> ParsedModule | None:
+        with self._lock:
+            info = self._modules.get(name)
+            cached = self._parsed.get(str(info.path)) if info else None
+            return cached[1] if cached else None
+
+    # -- checking -------------------------------------------------------------
+    def check(
+        self,
+        names: Iterable[str] | None = None,
+        *,
+        dependents: bool = True,
+        should_cancel: Callable[[], bool] | None = None,
+        on_result: Callable[[ModuleResult], None] | None = None,
+    ) -> CheckReport:
+        """Import ``names`` (all modules when None), plus their dependents, each fresh.
+
+        Unknown names are ignored; ``should_cancel`` is polled between
+        results and drops the checks still queued.
+        """
+        start = time.perf_counter()
+        with self._lock:
+            self._ensure_scanned()
+            if names is None:
+                targets = set(self._modules)
+            else:
+                targets = {n for n in names if n in self._modules}
+                if dependents:
+                    targets |= self._graph.dependents(targets)
+            ordered = sorted(targets)
+            config = self.config
+            worker = self._ensure_worker()
+            infos = {n: self._modules[n] for n in ordered}
+            by_file = dict(self._by_file)
+        results = self._run(worker, config, infos, by_file, should_cancel, on_result)
+        elapsed = (time.perf_counter() - start) * 1000.0
+        with self._lock:
+            self._last_check = (elapsed, time.time())
+        return CheckReport(
+            python=str(worker.info.get("python") or ""),
+            results=tuple(results),
+            duration_ms=elapsed,
+            cancelled=len(results) < len(infos),
+        )
+
+    def check_paths(
+        self,
+        paths: Iterable[Path | str],
+        *,
+        should_cancel: Callable[[], bool] | None = None,
+        on_result: Callable[[ModuleResult], None] | None = None,
+    ) -> CheckReport:
+        """After files changed on disk: rescan, then check them and everything that depends on them.
+
+        Dependents of deleted modules are checked too, and the deleted ones are
+        listed in ``report.removed`` so that their diagnostics can be cleared.
+        """
+        wanted = {os.path.abspath(p) for p in paths}
+        with self._lock:
+            self._ensure_scanned()
+            old_by_file = dict(self._by_file)
+            old_dependents = self._graph.dependents(
+                m.name for f, m in old_by_file.items() if f in wanted
+            )
+            for path in wanted:  # mtimes can tie within a clock tick: always re-parse
+                self._parsed.pop(path, None)
+            delta = self.scan()
+            names = {m.name for f, m in self._by_file.items() if f in wanted}
+            names |= {n for n in old_dependents if n in self._modules}
+            names |= set(delta.added)
+            removed = tuple(sorted(set(delta.removed)))
+        report = self.check(names, should_cancel=should_cancel, on_result=on_result)
+        return replace(report, removed=removed)
+
+    def _ensure_worker(self) -> Worker:
+        if self._worker is None:
+            config = self.config
+            self._worker = Worker(
+                python=config.python,
+                cwd=config.root,
+                paths=config.module_dirs,
+                files=self._by_file,
+                warm=self._warm_list(),
+                env=config.env,
+            )
+            self._worker.start()
+        return self._worker
+
+    def _run(
+        self,
+        worker: Worker,
+        config: Config,
+        infos: Mapping[str, ModuleInfo],
+        by_file: Mapping[str, ModuleInfo],
+        should_cancel: Callable[[], bool] | None,
+        on_result: Callable[[ModuleResult], None] | None,
+    ) -> list[ModuleResult]:
+        def submit(name: str) -> Future[RawResult]:
+            return worker.check(
+                name, config.import_timeout_s, config.memory_limit_mb, config.output_limit_bytes
+            )
+
+        futures = {name: submit(name) for name in infos}
+        retried: set[str] = set()
+        lines = SourceLines()
+        results: list[ModuleResult] = []
+        pending = list(infos)
+        while pending:
+            name = pending.pop(0)
+            if should_cancel is not None and should_cancel():
+                worker.cancel(futures[n] for n in [name, *pending])
+                break
+            try:
+                raw = futures[name].result(timeout=config.import_timeout_s + 60.0)
+            except (WorkerDied, FutureTimeout, CancelledError) as exc:
+                if name not in retried and not isinstance(exc, CancelledError):
+                    # The zygote itself died (not the check's child): retry once
+                    # on a fresh worker before calling it a crash.
+                    retried.add(name)
+                    futures[name] = submit(name)
+                    pending.insert(0, name)
+                    continue
+                raw = {"outcome": "crash", "exit": {"code": None, "signal": None}, "module": name}
+            result = build_result(
+                raw,
+                infos[name],
+                by_file,
+                timeout_s=config.import_timeout_s,
+                memory_limit_mb=config.memory_limit_mb,
+                slow_threshold_ms=config.slow_threshold_ms,
+                dev_mode=config.dev_mode,
+                lines=lines,
+            )
+            edges = [(str(a), str(b)) for a, b in raw.get("edges") or []]
+            with self._lock:
+                if name in self._modules:
+                    self._graph.add_observed(edges)
+                    self._results[name] = result
+                    self._stats.record(result)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+        return results
+
+    # -- results and the dev-mode API ------------------------------------------
+    def result(self, name: str) -> ModuleResult | None:
+        with self._lock:
+            return self._results.get(name)
+
+    def results(self) -> dict[str, ModuleResult]:
+        with self._lock:
+            return dict(self._results)
+
+    def reloads(self, name: str) -> int:
+        return self._stats.reloads(name)
+
+    def reload_module(self, name: str) -> ReloadOutcome:
+        """Re-check one module (and its dependents); an unknown name is a clear outcome."""
+        with self._lock:
+            self._ensure_scanned()
+            known = name in self._modules
+        if not known:
+            return ReloadOutcome(name, False, f"unknown module {name!r}: not found in {self.root}")
+        report = self.check([name])
+        own = next((r for r in report.results if r.name == name), None)
+        others = tuple(r for r in report.results if r.name != name)
+        broken = sum(not r.ok for r in report.results)
+        message = f"reloaded {name} and {len(others)} dependents: " + (
+            "all ok" if broken == 0 else f"{broken} failed"
+        )
+        return ReloadOutcome(name, True, message, own, others)
+
+    def reload_all(self) -> CheckReport:
+        return self.check(None)
+
+    def refresh(self) -> RefreshOutcome:
+        """Rescan (new and deleted files) and re-check everything."""
+        delta = self.scan()
+        report = replace(self.check(None), removed=delta.removed)
+        return RefreshOutcome(delta.added, delta.removed, report)
+
+    def performance_summary(self) -> PerformanceSummary:
+        return self._stats.performance_summary(self.config.slow_threshold_ms)
+
+    def memory_report(self) -> MemoryReport:
+        return self._stats.memory_report()
+
+    def status(self) -> EngineStatus:
+        with self._lock:
+            worker = self._worker
+            last = self._last_check
+            return EngineStatus(
+                root=self.root,
+                python=self.config.python,
+                python_version=(worker.info.get("python") if worker else None) or None,
+                module_count=len(self._modules),
+                broken_count=sum(not r.ok for r in self._results.values()),
+                worker_pid=worker.pid if worker else None,
+                dev_mode=self.config.dev_mode,
+                last_check_ms=last[0] if last else None,
+                last_check_at=last[1] if last else None,
+            )
+
+    # -- lifecycle ------------------------------------------------------------
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop_worker()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _stamp(path: Path) -> _FileStamp:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_mtime_ns, st.st_size)

@@ -1,0 +1,73 @@
+"""The project import graph: static edges merged with edges observed at run time."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping
+
+from .discovery import ModuleInfo
+from .imports import ParsedModule, project_targets
+
+
+class ImportGraph:
+    """Edges ``importer -> imported`` between project modules.
+
+    Static edges come from the source; observed edges from checks (imports
+    made dynamically, e.g. through ``importlib.import_module``).  Observed
+    edges of a module are dropped when its source changes, because they
+    describe the old code.
+    """
+
+    def __init__(self) -> None:
+        self._static: dict[str, frozenset[str]] = {}
+        self._observed: dict[str, set[str]] = defaultdict(set)
+
+    def set_static(
+        self, parsed: Mapping[str, ParsedModule], modules: Mapping[str, ModuleInfo]
+    ) -> None:
+        self._static = {}
+        for name, module in parsed.items():
+            targets: set[str] = set()
+            for ref in module.imports:
+                targets.update(project_targets(ref, modules))
+            # A submodule's import always runs its parent packages first.
+            parts = name.split(".")
+            parents = (".".join(parts[:i]) for i in range(1, len(parts)))
+            targets.update(p for p in parents if p in modules)
+            targets.discard(name)
+            self._static[name] = frozenset(targets)
+        for name in list(self._observed):
+            if name not in modules:
+                del self._observed[name]
+
+    def forget_observed(self, name: str) -> None:
+        self._observed.pop(name, None)
+
+    def add_observed(self, edges: Iterable[tuple[str, str]]) -> None:
+        for importer, imported in edges:
+            if importer != imported and importer in self._static and imported in self._static:
+                self._observed[importer].add(imported)
+
+    def imports_of(self, name: str) -> frozenset[str]:
+        return self._static.get(name, frozenset()) | self._observed.get(name, set())
+
+    def dependents(self, names: Iterable[str]) -> set[str]:
+        """Every module that imports any of ``names``, directly or not (cycles are fine)."""
+        reverse: dict[str, set[str]] = defaultdict(set)
+        for importer in self._static:
+            for imported in self.imports_of(importer):
+                reverse[imported].add(importer)
+        start = set(names)
+        seen: set[str] = set()
+        queue = deque(start)
+        while queue:
+            current = queue.popleft()
+            for importer in reverse.get(current, ()):
+                if importer not in seen:
+                    seen.add(importer)
+                    queue.append(importer)
+        return seen - start
+
+    def with_dependents(self, names: Iterable[str]) -> set[str]:
+        names = set(names)
+        return names | self.dependents(names)

@@ -1,0 +1,123 @@
+"""Results of checks: frozen values passed from the engine to its callers.
+
+Lines and columns are 0-based here, as in LSP; the CLI's JSON output adds 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFORMATION = "information"
+
+
+class Code(StrEnum):
+    SYNTAX_ERROR = "syntax-error"
+    IMPORT_ERROR = "import-error"
+    EXCEPTION = "exception"
+    DEPENDENCY_ERROR = "dependency-error"
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+    MEMORY_LIMIT = "memory-limit"
+    SLOW_LOAD = "slow-load"
+
+
+@dataclass(frozen=True)
+class Span:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True)
+class Related:
+    path: Path
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A traceback frame in a workspace file."""
+
+    path: Path
+    line: int  # 0-based
+    function: str
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    path: Path
+    span: Span
+    code: Code
+    severity: Severity
+    message: str
+    related: tuple[Related, ...] = ()
+    frames: tuple[Frame, ...] = ()
+
+
+@dataclass(frozen=True)
+class Memory:
+    traced_bytes: int  # bytes allocated by the module's own file and still held
+    traced_total_bytes: int  # net traced bytes of the whole import
+    rss_delta_bytes: int
+
+
+@dataclass(frozen=True)
+class ModuleResult:
+    name: str
+    path: Path
+    ok: bool
+    load_ms: float  # cumulative: the module and every project module it imported fresh
+    self_ms: float  # the module's own top-level code
+    memory: Memory
+    diagnostics: tuple[Diagnostic, ...] = ()
+    output: str = ""
+    output_truncated: bool = False
+    imported: tuple[str, ...] = ()  # project modules executed during this check
+    worker_pid: int | None = None
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.ok else "error"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    python: str
+    results: tuple[ModuleResult, ...]
+    duration_ms: float
+    removed: tuple[str, ...] = ()  # modules that no longer exist (diagnostics to clear)
+    cancelled: bool = False  # superseded before every module was checked
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> tuple[ModuleResult, ...]:
+        return tuple(r for r in self.results if not r.ok)
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What ``reload_module`` did: a result, or a clear reason why there is none."""
+
+    module: str
+    found: bool
+    message: str
+    result: ModuleResult | None = None
+    dependents: tuple[ModuleResult, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    report: CheckReport

@@ -1,0 +1,738 @@
+"""The hotmod worker: runs inside the *project's* interpreter.
+
+This file is executed by path (``python worker_process.py IN_FD OUT_FD``) with
+whatever interpreter the project uses, which need not have hotmod installed.
+It must therefore use the standard library only and stay compatible with
+older Pythons (3.8+): no match statements, no ``X | Y`` annotations at run
+time.
+
+Shape: a single-threaded *zygote* keeps third-party modules imported ("warm")
+and forks one child per check.  The child imports the project module from
+source into a process that has never seen any project module, so its verdict
+is the verdict of a fresh ``python -c "import m"`` -- only faster, because
+``import pandas`` already happened in the zygote.  Where ``fork`` is not
+available each check runs in a fresh subprocess instead (same code path,
+cold third-party imports).
+
+Protocol: one JSON object per line on dedicated pipes (never stdout, which
+belongs to user code).
+
+  server -> worker   {"op": "init", "paths": [...], "files": [...], "warm": [...]}
+                     {"op": "files", "files": [...]}
+                     {"op": "warm", "modules": [...]}
+                     {"op": "check", "id": 1, "module": "pkg.mod",
+                      "timeout_s": 10, "memory_limit_mb": 1024,
+                      "output_limit": 65536}
+                     {"op": "shutdown"}
+  worker -> server   {"event": "ready", "pid": ..., "python": ..., "warm": {...}}
+                     {"event": "result", "id": 1, "result": {...}}
+"""
+
+import errno
+import faulthandler
+import importlib
+import importlib.machinery
+import json
+import os
+import select
+import signal
+import sys
+import tempfile
+import time
+import traceback
+
+PROTOCOL_VERSION = 1
+_HERE = os.path.abspath(__file__)
+# Modules whose import has visible side effects; never pre-import them.
+_NEVER_WARM = frozenset({"this", "antigravity", "__main__", "idlelib", "turtledemo"})
+_WORKER_NAMES = frozenset({"worker_process", "__main__"})
+
+
+def _write_json(fd, obj):
+    data = (json.dumps(obj, separators=(",", ":"), default=repr) + "\n").encode("utf-8")
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except InterruptedError:
+            continue
+        view = view[written:]
+
+
+# --------------------------------------------------------------------------
+# Inside a check child: import one module with fresh project state.
+# --------------------------------------------------------------------------
+
+
+class _Recorder:
+    """Times every project module executed during the check."""
+
+    def __init__(self):
+        self.stack = []  # [name, start, children_seconds]
+        self.modules = {}
+        self.edges = []
+
+
+def _make_loader_class(recorder):
+    base = importlib.machinery.SourceFileLoader
+
+    class FreshSourceLoader(base):
+        """Compiles from source every time.
+
+        A ``.pyc`` is validated by the source's mtime in whole seconds and its
+        size, so two saves within one second can leave stale bytecode that a
+        cached import would happily run.  Compiling from source costs little
+        for project files and never lies.
+        """
+
+        def get_code(self, fullname):
+            path = self.get_filename(fullname)
+            return self.source_to_code(self.get_data(path), path)
+
+        def exec_module(self, module):
+            name = module.__name__
+            if recorder.stack:
+                recorder.edges.append([recorder.stack[-1][0], name])
+            frame = [name, time.perf_counter(), 0.0]
+            recorder.stack.append(frame)
+            try:
+                base.exec_module(self, module)
+            finally:
+                recorder.stack.pop()
+                elapsed = time.perf_counter() - frame[1]
+                if recorder.stack:
+                    recorder.stack[-1][2] += elapsed
+                recorder.modules[name] = {
+                    "file": self.path,
+                    "cumulative_ms": elapsed * 1000.0,
+                    "self_ms": (elapsed - frame[2]) * 1000.0,
+                }
+
+    return FreshSourceLoader
+
+
+class _ProjectFinder:
+    """Routes project files through FreshSourceLoader; everything else is untouched."""
+
+    def __init__(self, project_files, loader_class):
+        self.project_files = project_files
+        self.loader_class = loader_class
+
+    def find_spec(self, fullname, path=None, target=None):
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.origin is None:
+            return spec
+        origin = os.path.abspath(spec.origin)
+        if origin in self.project_files and isinstance(
+            spec.loader, importlib.machinery.SourceFileLoader
+        ):
+            spec.loader = self.loader_class(fullname, spec.origin)
+        return spec
+
+    def invalidate_caches(self):
+        importlib.machinery.PathFinder.invalidate_caches()
+
+
+def _frames_of(tb):
+    frames = []
+    for fs in traceback.extract_tb(tb):
+        frames.append(
+            {
+                "file": os.path.abspath(fs.filename)
+                if not fs.filename.startswith("<")
+                else fs.filename,
+                "line": fs.lineno,
+                "end_line": getattr(fs, "end_lineno", None),
+                "col": getattr(fs, "colno", None),
+                "end_col": getattr(fs, "end_colno", None),
+                "function": fs.name,
+            }
+        )
+    return frames
+
+
+def _describe_error(exc):
+    info = {
+        "type": type(exc).__name__,
+        "qualname": type(exc).__module__ + "." + type(exc).__qualname__,
+        "message": _safe_str(exc),
+        "frames": _frames_of(exc.__traceback__),
+        "is_import_error": isinstance(exc, ImportError),
+        "is_memory_error": isinstance(exc, MemoryError),
+        "is_syntax_error": isinstance(exc, SyntaxError),
+        "is_system_exit": isinstance(exc, SystemExit),
+    }
+    if isinstance(exc, SyntaxError):
+        info["syntax"] = {
+            "file": os.path.abspath(exc.filename) if exc.filename else None,
+            "line": exc.lineno,
+            "offset": exc.offset,
+            "end_line": getattr(exc, "end_lineno", None),
+            "end_offset": getattr(exc, "end_offset", None),
+            "text": exc.text,
+            "msg": exc.msg,
+        }
+    if isinstance(exc, ImportError):
+        info["import_name"] = exc.name
+        info["import_path"] = os.path.abspath(exc.path) if exc.path else None
+    return info
+
+
+def _safe_str(exc):
+    try:
+        text = str(exc)
+    except BaseException:  # a hostile __str__ must not hide the verdict
+        text = "<unprintable %s>" % type(exc).__name__
+    return text[:4000]
+
+
+def _rss_bytes():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        try:
+            import resource
+
+            scale = 1 if sys.platform == "darwin" else 1024
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+        except Exception:
+            return 0
+
+
+def _limit_memory(limit_mb):
+    if not limit_mb:
+        return
+    try:
+        import resource
+
+        vm = 0
+        try:
+            with open("/proc/self/statm") as f:
+                vm = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError):
+            pass
+        limit = vm + int(limit_mb) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _guard_hard_exit(tb_file):
+    """Record where ``os._exit`` was called: the process vanishes without a traceback."""
+    real_exit = os._exit
+
+    def _exit(status):
+        try:
+            tb_file.write("Hard exit (os._exit(%r))\n" % (status,))
+            tb_file.flush()
+            faulthandler.dump_traceback(file=tb_file, all_threads=False)
+            tb_file.flush()
+        except BaseException:
+            pass
+        real_exit(status)
+
+    os._exit = _exit
+    return real_exit
+
+
+def run_check(request, state, result_fd, tb_file):
+    """Import ``request["module"]`` and write one result object to ``result_fd``."""
+    faulthandler.enable(file=tb_file, all_threads=True)
+    timeout = float(request.get("timeout_s") or 0)
+    if timeout > 0:
+        faulthandler.dump_traceback_later(timeout, exit=True, file=tb_file)
+    real_exit = _guard_hard_exit(tb_file)
+    _limit_memory(request.get("memory_limit_mb"))
+
+    recorder = _Recorder()
+    finder = _ProjectFinder(state["files"], _make_loader_class(recorder))
+    sys.meta_path.insert(_path_finder_index(), finder)
+    sys.dont_write_bytecode = True
+    importlib.invalidate_caches()
+
+    import tracemalloc
+
+    result = {"module": request["module"], "outcome": "ok"}
+    rss0 = _rss_bytes()
+    tracemalloc.start()
+    traced0 = tracemalloc.get_traced_memory()[0]
+    start = time.perf_counter()
+    try:
+        importlib.import_module(request["module"])
+    except BaseException as exc:  # the verdict covers SystemExit and KeyboardInterrupt too
+        result["outcome"] = "memory-limit" if isinstance(exc, MemoryError) else "error"
+        try:
+            result["error"] = _describe_error(exc)
+        except MemoryError:
+            result["error"] = {"type": "MemoryError", "message": "", "frames": []}
+    elapsed = time.perf_counter() - start
+    faulthandler.cancel_dump_traceback_later()
+    try:
+        _release_memory_limit()
+        traced = tracemalloc.get_traced_memory()[0] - traced0
+        per_file = {}
+        if state["files"]:
+            snapshot = tracemalloc.take_snapshot()
+            tracemalloc.stop()
+            for stat in snapshot.statistics("filename"):
+                fname = stat.traceback[0].filename
+                if fname in state["files"]:
+                    per_file[fname] = stat.size
+        result["memory"] = {
+            "traced_net": traced,
+            "per_file": per_file,
+            "rss_delta": max(0, _rss_bytes() - rss0),
+        }
+    except MemoryError:
+        result["memory"] = {"traced_net": 0, "per_file": {}, "rss_delta": 0}
+    result["total_ms"] = elapsed * 1000.0
+    result["modules"] = recorder.modules
+    result["edges"] = recorder.edges
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    try:
+        _write_json(result_fd, result)
+    except BaseException:
+        real_exit(70)
+    # Skip interpreter shutdown: atexit handlers and non-daemon threads of
+    # user code must not keep the child (or its verdict) hostage.
+    real_exit(0)
+
+
+def _release_memory_limit():
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _path_finder_index():
+    for i, finder in enumerate(sys.meta_path):
+        if finder is importlib.machinery.PathFinder:
+            return i
+    return len(sys.meta_path)
+
+
+# --------------------------------------------------------------------------
+# The zygote: warm imports, a select loop, one child per check.
+# --------------------------------------------------------------------------
+
+
+class _Child:
+    def __init__(self, request, pid, result_fd, output_fd, tb_path, deadline):
+        self.request = request
+        self.pid = pid
+        self.result_fd = result_fd
+        self.output_fd = output_fd
+        self.tb_path = tb_path
+        self.deadline = deadline
+        self.result_buf = bytearray()
+        self.output_buf = bytearray()
+        self.output_total = 0
+        self.status = None
+        self.killed_for_timeout = False
+        self.started = time.perf_counter()
+
+
+class Zygote:
+    def __init__(self, in_fd, out_fd, use_fork):
+        self.in_fd = in_fd
+        self.out_fd = out_fd
+        self.use_fork = use_fork
+        self.state = {"files": frozenset(), "paths": []}
+        self.queue = []
+        self.children = {}
+        self.max_children = max(
+            1, int(os.environ.get("HOTMOD_WORKER_JOBS") or (os.cpu_count() or 1))
+        )
+        self.in_buf = b""
+        self.tmpdir = tempfile.mkdtemp(prefix="hotmod-worker-")
+        self.warm_report = {}
+        self.running = True
+        self.wake_r, self.wake_w = os.pipe()
+        for fd in (self.wake_r, self.wake_w):
+            os.set_blocking(fd, False)
+
+    # -- setup ------------------------------------------------------------
+    def init(self, msg):
+        paths = [os.path.abspath(p) for p in msg.get("paths", [])]
+        self.state["paths"] = paths
+        for p in reversed(paths):
+            if p not in sys.path:
+                sys.path.insert(0, p)
+        self.state["files"] = frozenset(os.path.abspath(f) for f in msg.get("files", []))
+        if msg.get("max_children"):
+            self.max_children = max(1, int(msg["max_children"]))
+        self.warm(msg.get("warm", []))
+        if self.use_fork:
+            _become_subreaper()
+            signal.signal(signal.SIGCHLD, lambda *_: None)
+            signal.set_wakeup_fd(self.wake_w)
+        _write_json(
+            self.out_fd,
+            {
+                "event": "ready",
+                "protocol": PROTOCOL_VERSION,
+                "pid": os.getpid(),
+                "python": sys.version.split()[0],
+                "executable": sys.executable,
+                "fork": self.use_fork,
+                "warm": self.warm_report,
+            },
+        )
+
+    def warm(self, modules):
+        if not self.use_fork:
+            return
+        project_tops = {os.path.basename(f).split(".")[0] for f in self.state["files"]}
+        for name in modules:
+            if name in _NEVER_WARM or name in sys.modules or name.split(".")[0] in project_tops:
+                continue
+            start = time.perf_counter()
+            try:
+                importlib.import_module(name)
+                ok = True
+            except BaseException:  # a broken third-party package only costs its warmth
+                ok = False
+            self.warm_report[name] = {"ok": ok, "ms": (time.perf_counter() - start) * 1000.0}
+        # Third-party packages must not drag project modules into the zygote:
+        # every child has to import those fresh.
+        for name, module in list(sys.modules.items()):
+            origin = getattr(module, "__file__", None)
+            if origin and os.path.abspath(origin) in self.state["files"]:
+                del sys.modules[name]
+
+    # -- main loop ----------------------------------------------------------
+    def serve(self):
+        while self.running or self.children:
+            self._start_queued()
+            rlist = [self.in_fd, self.wake_r] if self.running else [self.wake_r]
+            for child in self.children.values():
+                rlist.extend(fd for fd in (child.result_fd, child.output_fd) if fd is not None)
+            timeout = self._next_timeout()
+            try:
+                ready, _, _ = select.select(rlist, [], [], timeout)
+            except InterruptedError:
+                ready = []
+            for fd in ready:
+                if fd == self.in_fd:
+                    self._read_requests()
+                elif fd == self.wake_r:
+                    _drain(self.wake_r)
+                else:
+                    self._read_child_fd(fd)
+            self._reap()
+            self._enforce_deadlines()
+
+    def _next_timeout(self):
+        if not self.children:
+            return None
+        now = time.monotonic()
+        nearest = min(c.deadline for c in self.children.values())
+        # Poll as a fallback in case a SIGCHLD wakeup is lost (e.g. no fork).
+        return max(0.0, min(nearest - now, 0.05))
+
+    def _read_requests(self):
+        try:
+            data = os.read(self.in_fd, 1 << 16)
+        except InterruptedError:
+            return
+        if not data:
+            self.running = False
+            self.queue = []
+            return
+        self.in_buf += data
+        while b"\n" in self.in_buf:
+            line, self.in_buf = self.in_buf.split(b"\n", 1)
+            if line.strip():
+                self._handle(json.loads(line.decode("utf-8")))
+
+    def _handle(self, msg):
+        op = msg.get("op")
+        if op == "check":
+            self.queue.append(msg)
+        elif op == "files":
+            self.state["files"] = frozenset(os.path.abspath(f) for f in msg.get("files", []))
+        elif op == "warm":
+            self.warm(msg.get("modules", []))
+            _write_json(self.out_fd, {"event": "warmed", "warm": self.warm_report})
+        elif op == "cancel":
+            ids = set(msg.get("ids", []))
+            self.queue = [r for r in self.queue if r.get("id") not in ids]
+        elif op == "shutdown":
+            self.running = False
+            self.queue = []
+
+    def _start_queued(self):
+        while self.queue and len(self.children) < self.max_children:
+            self._spawn(self.queue.pop(0))
+
+    def _spawn(self, request):
+        result_r, result_w = os.pipe()
+        output_r, output_w = os.pipe()
+        fd, tb_path = tempfile.mkstemp(prefix="tb-", dir=self.tmpdir)
+        os.close(fd)
+        timeout = float(request.get("timeout_s") or 0)
+        # The child dumps its own traceback at the deadline; the grace period
+        # covers a child too wedged even for faulthandler.
+        deadline = time.monotonic() + (timeout + 2.0 if timeout > 0 else 1e9)
+        if self.use_fork:
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                self._child_main(request, result_w, output_w, tb_path, (result_r, output_r))
+            os.close(result_w)
+            os.close(output_w)
+        else:
+            pid = self._spawn_subprocess(request, result_w, output_w, tb_path)
+            os.close(result_w)
+            os.close(output_w)
+        for fd in (result_r, output_r):
+            os.set_blocking(fd, False)
+        self.children[pid] = _Child(request, pid, result_r, output_r, tb_path, deadline)
+
+    def _child_main(self, request, result_w, output_w, tb_path, parent_fds):
+        try:
+            os.setpgid(0, 0)
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for fd in (self.in_fd, self.out_fd, self.wake_r, self.wake_w) + parent_fds:
+                _close_quietly(fd)
+            for child in self.children.values():
+                _close_quietly(child.result_fd)
+                _close_quietly(child.output_fd)
+            os.dup2(output_w, 1)
+            os.dup2(output_w, 2)
+            os.close(output_w)
+            tb_file = open(tb_path, "w")
+            run_check(request, self.state, result_w, tb_file)
+        except BaseException:
+            pass
+        os._exit(71)
+
+    def _spawn_subprocess(self, request, result_w, output_w, tb_path):
+        import subprocess
+
+        payload = json.dumps(
+            {
+                "request": request,
+                "paths": self.state["paths"],
+                "files": sorted(self.state["files"]),
+                "tb": tb_path,
+            }
+        )
+        proc = subprocess.Popen(
+            [sys.executable, _HERE, "--oneshot", str(result_w), payload],
+            stdin=subprocess.DEVNULL,
+            stdout=output_w,
+            stderr=output_w,
+            pass_fds=(result_w,),
+            start_new_session=True,
+        )
+        self._procs = getattr(self, "_procs", {})
+        self._procs[proc.pid] = proc
+        return proc.pid
+
+    def _read_child_fd(self, fd):
+        for child in self.children.values():
+            if fd == child.result_fd:
+                chunk = _read_available(fd)
+                if chunk is None:
+                    _close_quietly(fd)
+                    child.result_fd = None
+                else:
+                    child.result_buf += chunk
+                return
+            if fd == child.output_fd:
+                chunk = _read_available(fd)
+                if chunk is None:
+                    _close_quietly(fd)
+                    child.output_fd = None
+                else:
+                    self._keep_output(child, chunk)
+                return
+
+    def _keep_output(self, child, chunk):
+        limit = int(child.request.get("output_limit") or 65536)
+        child.output_total += len(chunk)
+        room = limit - len(child.output_buf)
+        if room > 0:
+            child.output_buf += chunk[:room]
+
+    def _reap(self):
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            except InterruptedError:
+                continue
+            if pid == 0:
+                return
+            child = self.children.get(pid)
+            if child is not None:
+                child.status = status
+                self._finish(child)
+
+    def _enforce_deadlines(self):
+        now = time.monotonic()
+        for child in list(self.children.values()):
+            if child.status is None and now >= child.deadline:
+                child.killed_for_timeout = True
+                _kill_group(child.pid)
+
+    def _finish(self, child):
+        del self.children[child.pid]
+        # Anything the child left behind (forked grandchildren in its process
+        # group) goes with it.
+        _kill_group(child.pid)
+        for attr in ("result_fd", "output_fd"):
+            fd = getattr(child, attr)
+            if fd is None:
+                continue
+            chunk = _read_available(fd)
+            while chunk:
+                if attr == "result_fd":
+                    child.result_buf += chunk
+                else:
+                    self._keep_output(child, chunk)
+                chunk = _read_available(fd)
+            _close_quietly(fd)
+        try:
+            with open(child.tb_path, errors="replace") as f:
+                dump = f.read(65536)
+        except OSError:
+            dump = ""
+        _remove_quietly(child.tb_path)
+        result = None
+        if child.result_buf.strip():
+            try:
+                result = json.loads(child.result_buf.decode("utf-8"))
+            except ValueError:
+                result = None
+        if result is None:
+            result = {"module": child.request["module"], "outcome": "crash"}
+            if child.killed_for_timeout or dump.startswith("Timeout"):
+                result["outcome"] = "timeout"
+        exit_info = {"code": None, "signal": None}
+        if os.WIFEXITED(child.status):
+            exit_info["code"] = os.WEXITSTATUS(child.status)
+        elif os.WIFSIGNALED(child.status):
+            exit_info["signal"] = os.WTERMSIG(child.status)
+        result["exit"] = exit_info
+        result["traceback_dump"] = dump if result["outcome"] != "ok" else ""
+        result["output"] = child.output_buf.decode("utf-8", "replace")
+        result["output_bytes"] = child.output_total
+        result["wall_ms"] = (time.perf_counter() - child.started) * 1000.0
+        result["pid"] = child.pid
+        _write_json(
+            self.out_fd, {"event": "result", "id": child.request.get("id"), "result": result}
+        )
+
+
+def _become_subreaper():
+    """Orphaned grandchildren of a check re-parent to us, so we can reap them."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        pass
+
+
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError, OSError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _read_available(fd):
+    """Bytes ready on a non-blocking fd; b"" when nothing is ready, None at EOF."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return b"".join(chunks)
+        except InterruptedError:
+            continue
+        except OSError as exc:
+            if exc.errno == errno.EBADF:
+                return None
+            raise
+        if not chunk:
+            return b"".join(chunks) if chunks else None
+        chunks.append(chunk)
+        if len(chunks) > 64:
+            return b"".join(chunks)
+
+
+def _drain(fd):
+    try:
+        while os.read(fd, 4096):
+            pass
+    except (BlockingIOError, InterruptedError):
+        pass
+
+
+def _close_quietly(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _oneshot(result_fd, payload):
+    """A check in a fresh interpreter, for platforms without ``fork``."""
+    data = json.loads(payload)
+    for p in reversed(data["paths"]):
+        sys.path.insert(0, p)
+    state = {"files": frozenset(data["files"]), "paths": data["paths"]}
+    tb_file = open(data["tb"], "w")
+    run_check(data["request"], state, result_fd, tb_file)
+
+
+def main(argv):
+    # Running by path puts this file's directory first on sys.path, where
+    # hotmod's own modules would shadow the project's.
+    if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(_HERE):
+        del sys.path[0]
+    if len(argv) >= 3 and argv[0] == "--oneshot":
+        _oneshot(int(argv[1]), argv[2])
+        return 0
+    in_fd, out_fd = int(argv[0]), int(argv[1])
+    use_fork = hasattr(os, "fork") and os.environ.get("HOTMOD_WORKER_NO_FORK", "") == ""
+    zygote = Zygote(in_fd, out_fd, use_fork)
+    buf = b""
+    while b"\n" not in buf:
+        chunk = os.read(in_fd, 1 << 16)
+        if not chunk:
+            return 0
+        buf += chunk
+    line, zygote.in_buf = buf.split(b"\n", 1)
+    zygote.init(json.loads(line.decode("utf-8")))
+    zygote.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""A tiny shop: prices, a cart and a checkout."""

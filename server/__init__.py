@@ -1,0 +1,1 @@
+"""hotmod's language server: translates between LSP and ``hotmod.core``."""
