@@ -43,7 +43,11 @@ class SourceLines:
             try:
                 with open(path, "rb") as f:
                     data = f.read(8 * 1024 * 1024)
-                self._cache[path] = data.decode("utf-8", "replace").splitlines()
+                # Lines as Python counts them: only \n, \r\n and \r end one
+                # (str.splitlines also splits at form feeds and U+2028), and a
+                # UTF-8 BOM is not part of the first line's columns.
+                text = data.decode("utf-8-sig", "replace")
+                self._cache[path] = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             except OSError:
                 self._cache[path] = []
         lines = self._cache[path]
@@ -244,7 +248,7 @@ class _Context:
         where = culprit_frames[-1] if culprit_frames else None
         span = self.lines.span(where) if where else self.lines.whole_line(culprit, 1)
         if syntax is not None:
-            span = _syntax_span(syntax, self.lines)
+            span = syntax_span(syntax, self.lines)
             return f"SyntaxError: {syntax.get('msg') or error.get('message')}", span
         if outcome == "timeout":
             at = f" (still running line {where.line})" if where else ""
@@ -279,7 +283,7 @@ def _crash_message(raw: Mapping[str, Any], where: _RawFrame | None) -> str:
     return f"the process exited with status {code} during import{at}"
 
 
-def _syntax_span(syntax: Mapping[str, Any], lines: SourceLines) -> Span:
+def syntax_span(syntax: Mapping[str, Any], lines: SourceLines) -> Span:
     line = max(int(syntax.get("line") or 1), 1)
     col = max(int(syntax.get("offset") or 1) - 1, 0)
     end_line = int(syntax.get("end_line") or line)

@@ -88,9 +88,12 @@ class Engine:
             self._overrides["dev_mode"] = bool(enabled)
             return self.config.dev_mode
 
-    def reconfigure(self, overrides: Mapping[str, Any]) -> None:
-        """Apply new caller settings; raises ConfigError and keeps the old ones on bad input."""
-        new_overrides = {**self._overrides, **overrides}
+    def reconfigure(self, overrides: Mapping[str, Any] | None = None) -> None:
+        """Replace the caller's settings and re-read ``[tool.hotmod]``.
+
+        Raises ConfigError and keeps the old configuration on bad input.
+        """
+        new_overrides = dict(self._overrides if overrides is None else overrides)
         config = load_config(self.config.root, new_overrides, self._config_file, self._environ)
         with self._lock:
             old = self.config
@@ -358,10 +361,16 @@ class Engine:
     def reload_all(self) -> CheckReport:
         return self.check(None)
 
-    def refresh(self) -> RefreshOutcome:
+    def refresh(
+        self,
+        *,
+        should_cancel: Callable[[], bool] | None = None,
+        on_result: Callable[[ModuleResult], None] | None = None,
+    ) -> RefreshOutcome:
         """Rescan (new and deleted files) and re-check everything."""
         delta = self.scan()
-        report = replace(self.check(None), removed=delta.removed)
+        report = self.check(None, should_cancel=should_cancel, on_result=on_result)
+        report = replace(report, removed=delta.removed)
         return RefreshOutcome(delta.added, delta.removed, report)
 
     def performance_summary(self) -> PerformanceSummary:
@@ -369,6 +378,12 @@ class Engine:
 
     def memory_report(self) -> MemoryReport:
         return self._stats.memory_report()
+
+    def warm_report(self) -> dict[str, Any]:
+        """Third-party modules the worker pre-imported: ``{name: {"ok", "ms"}}`` (cold cost)."""
+        with self._lock:
+            worker = self._worker
+        return dict(worker.info.get("warm") or {}) if worker else {}
 
     def status(self) -> EngineStatus:
         with self._lock:

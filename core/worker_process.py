@@ -688,6 +688,10 @@ def _drain(fd):
 
 
 def _close_quietly(fd):
+    # None: a pipe already closed at EOF, e.g. that of a sibling check that has
+    # exited but is not reaped yet when the next check forks.
+    if fd is None:
+        return
     try:
         os.close(fd)
     except OSError:

@@ -1,0 +1,51 @@
+"""Syntax checks that run no code: all hotmod does in an untrusted workspace."""
+
+from __future__ import annotations
+
+import warnings
+
+from .diagnose import SourceLines, syntax_span
+from .discovery import ModuleInfo
+from .results import Code, Diagnostic, Severity
+
+
+def syntax_diagnostics(
+    info: ModuleInfo, lines: SourceLines | None = None
+) -> tuple[Diagnostic, ...]:
+    """Compile ``info``'s source without executing it (the server's own Python grammar)."""
+    try:
+        source = info.path.read_bytes()
+    except OSError:
+        return ()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(source, str(info.path), "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        syntax = {
+            "file": str(info.path),
+            "line": exc.lineno,
+            "offset": exc.offset,
+            "end_line": exc.end_lineno,
+            "end_offset": exc.end_offset,
+        }
+        return (
+            Diagnostic(
+                path=info.path,
+                span=syntax_span(syntax, lines or SourceLines()),
+                code=Code.SYNTAX_ERROR,
+                severity=Severity.ERROR,
+                message=f"{type(exc).__name__}: {exc.msg}",
+            ),
+        )
+    except ValueError as exc:  # e.g. null bytes in the source
+        return (
+            Diagnostic(
+                path=info.path,
+                span=(lines or SourceLines()).whole_line(str(info.path), 1),
+                code=Code.SYNTAX_ERROR,
+                severity=Severity.ERROR,
+                message=f"SyntaxError: {exc}",
+            ),
+        )
+    return ()

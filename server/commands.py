@@ -1,0 +1,261 @@
+"""``workspace/executeCommand`` handlers: a flat registry, one small function each.
+
+Every command takes at most one argument, an object; anything else is an
+InvalidParams error with a readable message.  Results are plain JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hotmod.core import __version__
+from hotmod.core.config import ConfigError
+from hotmod.core.results import CheckReport
+from hotmod.core.serialize import module_json, to_jsonable
+from hotmod.core.worker_client import WorkerError
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+
+from . import convert
+from .folders import Folder
+from .server import HotmodServer
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[HotmodServer, dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    keys: frozenset[str]
+    needs_trust: bool
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(
+    name: str, keys: tuple[str, ...] = (), needs_trust: bool = True
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        COMMANDS[name] = Command(name, handler, frozenset({"uri", *keys}), needs_trust)
+        return handler
+
+    return register
+
+
+def register_all(server: HotmodServer) -> None:
+    for cmd in COMMANDS.values():
+        server.command(cmd.name)(_entry_point(cmd))
+
+
+def _entry_point(cmd: Command) -> Callable[..., Awaitable[Any]]:
+    # ``*args`` takes the raw arguments: pygls would refuse an empty list
+    # before our code could explain what is expected.
+    async def entry(ls: HotmodServer, *args: Any) -> Any:
+        argument = _argument(cmd, args)
+        if cmd.needs_trust and not ls.trusted:
+            raise JsonRpcInvalidParams(
+                f"{cmd.name}: the workspace is not trusted, so hotmod runs none of its code"
+            )
+        try:
+            return await cmd.handler(ls, argument)
+        except JsonRpcException:
+            raise
+        except (ConfigError, WorkerError) as exc:
+            ls.tell(f"hotmod: {exc}")
+            raise JsonRpcInternalError(f"{cmd.name}: {exc}") from None
+        except Exception as exc:
+            log.exception("command %s failed", cmd.name)
+            ls.tell(f"hotmod: {cmd.name} failed: {exc}")
+            raise JsonRpcInternalError(f"{cmd.name} failed: {exc}") from None
+
+    entry.__name__ = cmd.name.replace(".", "_")
+    return entry
+
+
+def _argument(cmd: Command, args: tuple[Any, ...]) -> dict[str, Any]:
+    if len(args) > 1:
+        raise JsonRpcInvalidParams(
+            f"{cmd.name} takes at most one argument (an object), got {len(args)}"
+        )
+    if not args or args[0] is None:
+        return {}
+    value = args[0]
+    if not isinstance(value, dict):
+        raise JsonRpcInvalidParams(
+            f"{cmd.name} expects an object argument, got {type(value).__name__} {_short(value)}"
+        )
+    unknown = sorted(str(k) for k in value if k not in cmd.keys)
+    if unknown:
+        raise JsonRpcInvalidParams(
+            f"{cmd.name}: unknown key(s) {', '.join(map(repr, unknown))}; "
+            f"expected {', '.join(sorted(cmd.keys))}"
+        )
+    for key in ("uri", "module"):
+        if key in value and not isinstance(value[key], str):
+            raise JsonRpcInvalidParams(
+                f"{cmd.name}: {key} must be a string, got {_short(value[key])}"
+            )
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# -- targets --------------------------------------------------------------------
+def _folder(ls: HotmodServer, argument: dict[str, Any], name: str) -> tuple[Folder, str | None]:
+    """The folder a command is about, and the file path if a file URI was given."""
+    uri = argument.get("uri")
+    if uri is not None:
+        path = convert.uri_to_path(uri)
+        if path is None:
+            raise JsonRpcInvalidParams(f"{name}: only file: URIs can be checked, got {_short(uri)}")
+        folder = ls.folder_for_path(path)
+        if folder is None:
+            raise JsonRpcInvalidParams(f"{name}: {path} is outside the workspace folders")
+        return _usable(folder, name), os.path.abspath(path)
+    if not ls.folders:
+        raise JsonRpcInvalidParams(f"{name}: no workspace folder is open")
+    return _usable(next(iter(ls.folders.values())), name), None
+
+
+def _usable(folder: Folder, name: str) -> Folder:
+    if folder.engine is None or folder.error:
+        raise JsonRpcInvalidParams(f"{name}: {folder.error or 'workspace not loaded'}")
+    return folder
+
+
+async def _blocking(fn: Callable[[], Any]) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, fn)
+
+
+def _report_json(report: CheckReport | None, added: tuple[str, ...] = ()) -> dict[str, Any]:
+    if report is None:
+        return {
+            "modules": 0,
+            "failed": 0,
+            "duration_ms": 0.0,
+            "results": [],
+            "added": [],
+            "removed": [],
+        }
+    return {
+        "modules": len(report.results),
+        "failed": len(report.failed),
+        "duration_ms": round(report.duration_ms, 3),
+        "results": [module_json(r) for r in report.results],
+        "added": list(added),
+        "removed": list(report.removed),
+        "cancelled": report.cancelled,
+    }
+
+
+# -- commands -------------------------------------------------------------------
+@command("hotmod.reloadModule", keys=("module",))
+async def reload_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+    name = "hotmod.reloadModule"
+    if "uri" not in argument and "module" not in argument:
+        if ls.current_uri is None:
+            raise JsonRpcInvalidParams(f'{name} needs {{"uri": ...}} or {{"module": ...}}')
+        argument = {"uri": ls.current_uri}
+    if "module" in argument:
+        module = argument["module"]
+        folder = next(
+            (f for f in ls.folders.values() if f.engine and module in f.engine.modules), None
+        )
+        if folder is None:
+            raise JsonRpcInvalidParams(f"{name}: unknown module {module!r}")
+        folder = _usable(folder, name)
+    else:
+        folder, path = _folder(ls, argument, name)
+        assert folder.engine is not None and path is not None
+        info = folder.engine.module_for_path(path)
+        if info is None:
+            dirs = ", ".join(str(d) for d in folder.engine.config.module_dirs)
+            raise JsonRpcInvalidParams(
+                f"{name}: {path} is not a project module (module dirs: {dirs})"
+            )
+        module = info.name
+    engine, scheduler = folder.engine, folder.scheduler
+    assert engine is not None and scheduler is not None
+    report = await scheduler.run(
+        lambda cancel, deliver: engine.check([module], should_cancel=cancel, on_result=deliver)
+    )
+    results = report.results if report else ()
+    own = next((r for r in results if r.name == module), None)
+    dependents = [r for r in results if r.name != module]
+    failed = sum(not r.ok for r in results)
+    message = f"Reloaded {module}" + (f" and {len(dependents)} dependents" if dependents else "")
+    message += ": all ok" if not failed else f": {failed} failed"
+    return {
+        "module": module,
+        "found": True,
+        "message": message,
+        "result": module_json(own) if own else None,
+        "dependents": [module_json(r) for r in dependents],
+    }
+
+
+@command("hotmod.reloadAll")
+async def reload_all(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+    folder, _ = _folder(ls, argument, "hotmod.reloadAll")
+    return _report_json(await ls.check_folder(folder))
+
+
+@command("hotmod.refresh")
+async def refresh(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+    folder, _ = _folder(ls, argument, "hotmod.refresh")
+    assert folder.engine is not None
+    before = set(folder.engine.modules)
+    report = await ls.check_folder(folder, title="hotmod: refreshing modules", refresh=True)
+    after = set(folder.engine.modules)
+    return _report_json(report, tuple(sorted(after - before)))
+
+
+@command("hotmod.toggleDevMode", keys=("enabled",))
+async def toggle_dev_mode(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+    enabled = argument.get("enabled")
+    if enabled is not None and not isinstance(enabled, bool):
+        raise JsonRpcInvalidParams(
+            f"hotmod.toggleDevMode: enabled must be true or false, got {_short(enabled)}"
+        )
+    folder, _ = _folder(ls, argument, "hotmod.toggleDevMode")
+    engine = folder.engine
+    assert engine is not None
+    state = engine.set_dev_mode(not engine.dev_mode if enabled is None else enabled)
+    # Slow-load warnings appear or go: re-publish what we know.
+    await ls.check_folder(folder)
+    ls.tell(f"hotmod: dev mode {'on' if state else 'off'}", types.MessageType.Info)
+    return {"dev_mode": state}
+
+
+@command("hotmod.performanceSummary", needs_trust=False)
+async def performance_summary(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+    folder, _ = _folder(ls, argument, "hotmod.performanceSummary")
+    assert folder.engine is not None
+    return to_jsonable(folder.engine.performance_summary())
+
+
+@command("hotmod.memoryReport", needs_trust=False)
+async def memory_report(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+    folder, _ = _folder(ls, argument, "hotmod.memoryReport")
+    assert folder.engine is not None
+    return to_jsonable(folder.engine.memory_report())
+
+
+@command("hotmod.status", needs_trust=False)
+async def status(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+    folder, _ = _folder(ls, argument, "hotmod.status")
+    assert folder.engine is not None
+    data = to_jsonable(folder.engine.status())
+    return {"version": __version__, "trusted": ls.trusted, **data}

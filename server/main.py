@@ -1,0 +1,35 @@
+"""``hotmod serve``: start the language server on stdio or TCP."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .features import build_server
+
+
+def serve(args: argparse.Namespace) -> int:
+    handlers: list[logging.Handler] = []
+    if args.log_file:
+        handlers.append(logging.FileHandler(args.log_file, encoding="utf-8"))
+    else:
+        handlers.append(logging.StreamHandler(sys.stderr))  # stdout carries the protocol
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+    )
+    server = build_server(trust_all=args.trust)
+    try:
+        if args.tcp:
+            host, _, port = args.tcp.rpartition(":")
+            if not port.isdigit():
+                print(f"hotmod: error: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
+                return 2
+            server.start_tcp(host or "127.0.0.1", int(port))
+        else:
+            server.start_io()
+    finally:
+        server.close_all()  # no worker outlives the server
+    return 0

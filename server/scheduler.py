@@ -1,0 +1,161 @@
+"""Turns change notifications into engine checks: debounced, coalesced, superseding.
+
+One scheduler per workspace folder.  Every request bumps a *generation*;
+a running check polls it and stops early when a newer request arrived, and
+results are delivered only while their generation is the newest, so an
+older check can never overwrite what a newer one found.  The paths of a
+superseded check are checked again by the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from hotmod.core.engine import Engine
+from hotmod.core.results import CheckReport, ModuleResult
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_S = 0.03
+
+_Stamp = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class SchedulerHooks:
+    """Where results go; all called on the event loop thread."""
+
+    on_result: Callable[[ModuleResult], None]
+    on_removed: Callable[[str], None]  # a module name that no longer exists
+    on_run_start: Callable[[], None]
+    on_run_end: Callable[[CheckReport | None], None]
+
+
+class Scheduler:
+    def __init__(
+        self, engine: Engine, hooks: SchedulerHooks, debounce_s: float = DEBOUNCE_S
+    ) -> None:
+        self.engine = engine
+        self.hooks = hooks
+        self.debounce_s = debounce_s
+        self._generation = 0
+        self._pending: set[str] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._drainer: asyncio.Task[None] | None = None
+        self._run_lock = asyncio.Lock()
+        self._stamps: dict[str, _Stamp] = {}
+        self._closed = False
+
+    @property
+    def busy(self) -> bool:
+        return self._run_lock.locked() or bool(self._pending) or self._timer is not None
+
+    # -- change notifications ---------------------------------------------------
+    def files_changed(self, paths: Iterable[str], *, force: bool = False) -> None:
+        """Files changed on disk (a save, a watcher event). Call on the loop thread.
+
+        Without ``force``, a path whose content stamp equals the one of its last
+        check is ignored: the editor's didSave and the file watcher report the
+        same write, and it should be checked once.
+        """
+        if self._closed:
+            return
+        fresh = set()
+        for path in paths:
+            path = os.path.abspath(path)
+            if force or self._stamps.get(path) != _stamp(path):
+                fresh.add(path)
+        if not fresh:
+            return
+        self._pending |= fresh
+        self._generation += 1
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_later(self.debounce_s, self._kick)
+
+    def _kick(self) -> None:
+        self._timer = None
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending and not self._closed:
+            self.hooks.on_run_start()
+            report = None
+            async with self._run_lock:
+                paths, self._pending = self._pending, set()
+                generation = self._generation
+                for path in paths:
+                    self._stamps[path] = _stamp(path)
+                try:
+                    report = await self._execute(generation, self._paths_job(paths))
+                finally:
+                    if report is None or report.cancelled:
+                        self._pending |= paths  # superseded: the next run re-checks them
+            if report is not None and not report.cancelled:
+                for name in report.removed:
+                    self.hooks.on_removed(name)
+            self.hooks.on_run_end(report)
+
+    def _paths_job(
+        self, paths: set[str]
+    ) -> Callable[[Callable[[], bool], Callable[[ModuleResult], None]], CheckReport]:
+        def job(cancel: Callable[[], bool], deliver: Callable[[ModuleResult], None]) -> CheckReport:
+            return self.engine.check_paths(paths, should_cancel=cancel, on_result=deliver)
+
+        return job
+
+    # -- explicit runs (commands, initial scan, settings changes) -----------------
+    async def run(
+        self,
+        job: Callable[[Callable[[], bool], Callable[[ModuleResult], None]], CheckReport],
+    ) -> CheckReport | None:
+        """Run ``job(should_cancel, deliver)`` now, superseding whatever runs."""
+        self._generation += 1
+        generation = self._generation
+        self.hooks.on_run_start()
+        report = None
+        try:
+            async with self._run_lock:
+                report = await self._execute(generation, job)
+        finally:
+            self.hooks.on_run_end(report)
+        return report
+
+    async def _execute(
+        self,
+        generation: int,
+        job: Callable[[Callable[[], bool], Callable[[ModuleResult], None]], CheckReport],
+    ) -> CheckReport | None:
+        loop = asyncio.get_running_loop()
+
+        def cancelled() -> bool:
+            return self._closed or self._generation != generation
+
+        def deliver(result: ModuleResult) -> None:
+            loop.call_soon_threadsafe(self._deliver, result, generation)
+
+        return await loop.run_in_executor(None, job, cancelled, deliver)
+
+    def _deliver(self, result: ModuleResult, generation: int) -> None:
+        if generation == self._generation and not self._closed:
+            self.hooks.on_result(result)
+
+    def close(self) -> None:
+        self._closed = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+def _stamp(path: str) -> _Stamp:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_mtime_ns, st.st_size)

@@ -1,0 +1,323 @@
+"""The hotmod language server: LSP in, engine calls, LSP out. It only translates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hotmod.core import __version__
+from hotmod.core.config import ConfigError
+from hotmod.core.results import CheckReport, ModuleResult
+from hotmod.core.syntax import syntax_diagnostics
+from hotmod.core.worker_client import WorkerError
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+from . import convert
+from .folders import Folder, Progress
+from .scheduler import SchedulerHooks
+from .settings import Settings, parse_settings
+
+log = logging.getLogger(__name__)
+
+UNTRUSTED_MESSAGE = (
+    "hotmod: this workspace is not trusted, so none of its code is run: only syntax "
+    "errors are reported. Trust it in your editor (or start `hotmod serve --trust`) "
+    "to get import checks."
+)
+
+
+class HotmodServer(LanguageServer):
+    def __init__(self, trust_all: bool = False) -> None:
+        super().__init__(
+            "hotmod", __version__, text_document_sync_kind=types.TextDocumentSyncKind.None_
+        )
+        self.trust_all = trust_all
+        self.init_settings = Settings()
+        self.folders: dict[str, Folder] = {}
+        self.current_uri: str | None = None  # the document the user is looking at, best guess
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._told: set[str] = set()  # messages shown once per session
+        self._tasks: set[asyncio.Future[None]] = set()  # background tasks, kept alive
+
+    # -- state ---------------------------------------------------------------
+    @property
+    def trusted(self) -> bool:
+        return self.trust_all or bool(self.init_settings.trusted)
+
+    def folder_for_path(self, path: str) -> Folder | None:
+        path = os.path.abspath(path)
+        matches = [f for f in self.folders.values() if f.contains(path)]
+        return max(matches, key=lambda f: len(str(f.path)), default=None)
+
+    def hooks(self, folder: Folder) -> SchedulerHooks:
+        return SchedulerHooks(
+            on_result=lambda result: self.publish_result(folder, result),
+            on_removed=lambda name: self.clear_module(folder, name),
+            on_run_start=lambda: self.send_status("checking"),
+            on_run_end=lambda report: self.after_run(folder, report),
+        )
+
+    def tell_once(self, key: str, message: str, kind: types.MessageType) -> None:
+        if key not in self._told:
+            self._told.add(key)
+            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    def tell(self, message: str, kind: types.MessageType = types.MessageType.Error) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+    # -- folders -------------------------------------------------------------
+    async def add_folder(self, uri: str, settings: Settings) -> Folder | None:
+        path = convert.uri_to_path(uri)
+        if path is None or not os.path.isdir(path):
+            self.tell(f"hotmod: cannot open workspace folder {uri}: not a local folder")
+            return None
+        folder = Folder(uri=uri, path=Path(path), settings=settings)
+        folder.open(self.hooks(folder))
+        self.folders[str(folder.path)] = folder
+        if folder.error:
+            self.tell(f"hotmod: {folder.error}")
+            return folder
+        await self.start_folder(folder)
+        return folder
+
+    async def start_folder(self, folder: Folder) -> None:
+        if not self.trusted:
+            self.tell_once("untrusted", UNTRUSTED_MESSAGE, types.MessageType.Warning)
+            self.publish_syntax_only(folder)
+            self.send_status("untrusted")
+            return
+        assert self.loop is not None
+        folder.watch(self.loop, self.watched_files_changed)
+        await self.check_folder(folder, title="hotmod: checking modules")
+
+    def remove_folder(self, uri: str) -> None:
+        path = convert.uri_to_path(uri)
+        folder = self.folders.pop(str(Path(path)) if path else "", None)
+        if folder is None:
+            return
+        for module_uri in set(folder.published.values()):
+            self.publish(module_uri, [])
+        folder.close()
+
+    # -- checks ----------------------------------------------------------------
+    async def check_folder(
+        self, folder: Folder, title: str | None = None, refresh: bool = False
+    ) -> CheckReport | None:
+        """Check every module of ``folder`` (after a rescan), with progress when asked."""
+        engine, scheduler = folder.engine, folder.scheduler
+        if engine is None or scheduler is None or folder.error:
+            return None
+        if title:
+            await self.begin_progress(folder, title)
+        try:
+            if refresh:
+                report = await scheduler.run(
+                    lambda cancel, deliver: (
+                        engine.refresh(should_cancel=cancel, on_result=deliver).report
+                    )
+                )
+            else:
+                report = await scheduler.run(
+                    lambda cancel, deliver: engine.check(
+                        None, should_cancel=cancel, on_result=deliver
+                    )
+                )
+        except WorkerError as exc:
+            folder.error = str(exc)
+            self.tell(f"hotmod: {exc}")
+            self.send_status("error", str(exc))
+            return None
+        finally:
+            self.end_progress(folder)
+        if report is not None:
+            for name in report.removed:
+                self.clear_module(folder, name)
+        return report
+
+    def watched_files_changed(self, folder: Folder, paths: list[str]) -> None:
+        """Changes seen on disk (watcher or the client's file watching)."""
+        if any(os.path.basename(p) == "pyproject.toml" for p in paths):
+            task = asyncio.ensure_future(self.reload_config(folder))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        code = [p for p in paths if not p.endswith("pyproject.toml")]
+        if code and folder.scheduler is not None and self.trusted and not folder.error:
+            folder.scheduler.files_changed(code)
+
+    async def reload_config(self, folder: Folder, settings: Settings | None = None) -> None:
+        folder.reconfigure(settings or folder.settings, self.hooks(folder))
+        if folder.error:
+            self.tell(f"hotmod: {folder.error}")
+            return
+        if self.trusted:
+            if folder.watcher is None:
+                assert self.loop is not None
+                folder.watch(self.loop, self.watched_files_changed)
+            await self.check_folder(folder, refresh=True)
+        else:
+            self.publish_syntax_only(folder)
+
+    # -- publishing -------------------------------------------------------------
+    def publish(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+        )
+
+    def publish_result(self, folder: Folder, result: ModuleResult) -> None:
+        engine = folder.engine
+        dev_mode = engine.dev_mode if engine else False
+        uri = convert.path_to_uri(result.path)
+        diagnostics = [
+            convert.lsp_diagnostic(d) for d in result.diagnostics if convert.visible(d, dev_mode)
+        ]
+        if diagnostics or result.name in folder.published:
+            self.publish(uri, diagnostics)
+        if diagnostics:
+            folder.published[result.name] = uri
+        else:
+            folder.published.pop(result.name, None)
+        progress = folder.progress
+        if progress is not None:
+            progress.done += 1
+            percent = min(99, int(100 * progress.done / max(progress.total, 1)))
+            if percent >= progress.last_percent + 5:
+                progress.last_percent = percent
+                self.work_done_progress.report(
+                    progress.token,
+                    types.WorkDoneProgressReport(
+                        message=f"{progress.done}/{progress.total} {result.name}",
+                        percentage=percent,
+                    ),
+                )
+
+    def clear_module(self, folder: Folder, name: str) -> None:
+        uri = folder.published.pop(name, None)
+        if uri is not None:
+            self.publish(uri, [])
+
+    def publish_syntax_only(self, folder: Folder, paths: Iterable[str] | None = None) -> None:
+        engine = folder.engine
+        if engine is None:
+            return
+        modules = engine.modules
+        wanted = None if paths is None else {os.path.abspath(p) for p in paths}
+        for info in modules.values():
+            if wanted is not None and str(info.path) not in wanted:
+                continue
+            diagnostics = [convert.lsp_diagnostic(d) for d in syntax_diagnostics(info)]
+            if diagnostics or info.name in folder.published:
+                self.publish(convert.path_to_uri(info.path), diagnostics)
+            if diagnostics:
+                folder.published[info.name] = convert.path_to_uri(info.path)
+            else:
+                folder.published.pop(info.name, None)
+
+    def after_run(self, folder: Folder, report: CheckReport | None) -> None:
+        if _supports(self, "workspace.code_lens.refresh_support"):
+            self.workspace_code_lens_refresh(None)
+        busy = any(f.scheduler is not None and f.scheduler.busy for f in self.folders.values())
+        if not busy:
+            self.send_status("idle")
+
+    def send_status(self, state: str, message: str = "") -> None:
+        modules = broken = 0
+        for folder in self.folders.values():
+            if folder.engine is not None:
+                status = folder.engine.status()
+                modules += status.module_count
+                broken += status.broken_count
+        if not message:
+            message = {
+                "checking": "checking modules",
+                "idle": f"{broken} broken modules" if broken else "all modules import",
+                "untrusted": "workspace not trusted: syntax checks only",
+            }.get(state, state)
+        self.protocol.notify(
+            "hotmod/status",
+            {"state": state, "modules": modules, "broken": broken, "message": message},
+        )
+
+    # -- progress ----------------------------------------------------------------
+    async def begin_progress(self, folder: Folder, title: str) -> None:
+        if not _supports(self, "window.work_done_progress") or folder.engine is None:
+            return
+        token = f"hotmod-{uuid.uuid4()}"
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception:  # the client said no: carry on without a bar
+            log.debug("client refused progress token", exc_info=True)
+            return
+        folder.progress = Progress(token=token, total=len(folder.engine.modules))
+        self.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(title=title, percentage=0, cancellable=False),
+        )
+
+    def end_progress(self, folder: Folder) -> None:
+        progress, folder.progress = folder.progress, None
+        if progress is not None:
+            self.work_done_progress.end(
+                progress.token,
+                types.WorkDoneProgressEnd(message=f"checked {progress.done} modules"),
+            )
+
+    # -- code lenses ----------------------------------------------------------------
+    def code_lenses(self, uri: str) -> list[types.CodeLens]:
+        path = convert.uri_to_path(uri)
+        folder = self.folder_for_path(path) if path else None
+        if folder is None or folder.engine is None or path is None:
+            return []
+        engine = folder.engine
+        info = engine.module_for_path(path)
+        result = engine.result(info.name) if info else None
+        if info is None or result is None:
+            return []
+        lenses = [convert.module_lens(result, engine.reloads(info.name))]
+        parsed = engine.parsed(info.name)
+        if parsed is not None:
+            lenses += convert.import_lenses(parsed, import_costs(folder), info.name)
+        return lenses
+
+    def close_all(self) -> None:
+        for folder in list(self.folders.values()):
+            folder.close()
+        self.folders.clear()
+
+
+def import_costs(folder: Folder) -> dict[str, float]:
+    """Cost of importing each module: cold third-party imports (measured when the
+    worker warmed them) and project modules' cumulative load times."""
+    engine = folder.engine
+    if engine is None:
+        return {}
+    costs: dict[str, float] = {}
+    warm = engine.warm_report()
+    for name, info in warm.items():
+        if isinstance(info, dict) and info.get("ok"):
+            costs[name] = float(info.get("ms", 0.0))
+    for name, result in engine.results().items():
+        costs[name] = result.load_ms
+    return costs
+
+
+def _supports(server: LanguageServer, dotted: str) -> bool:
+    value: Any = server.client_capabilities
+    for part in dotted.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return False
+    return bool(value)
+
+
+def settings_from(raw: Any, source: str, server: HotmodServer) -> Settings | None:
+    try:
+        return parse_settings(raw, source)
+    except ConfigError as exc:
+        server.tell(f"hotmod: {exc}")
+        return None
