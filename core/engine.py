@@ -387,6 +387,7 @@ class Engine:
 
     def status(self) -> EngineStatus:
         with self._lock:
+            self._ensure_scanned()  # discovery runs no workspace code
             worker = self._worker
             last = self._last_check
             return EngineStatus(

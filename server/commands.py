@@ -61,6 +61,11 @@ def _entry_point(cmd: Command) -> Callable[..., Awaitable[Any]]:
     # before our code could explain what is expected.
     async def entry(ls: HotmodServer, *args: Any) -> Any:
         argument = _argument(cmd, args)
+        # A command sent right after `initialize` waits for the folders to open.
+        try:
+            await asyncio.wait_for(ls.folders_ready.wait(), timeout=30)
+        except TimeoutError:
+            raise JsonRpcInvalidParams(f"{cmd.name}: the workspace is still loading") from None
         if cmd.needs_trust and not ls.trusted:
             raise JsonRpcInvalidParams(
                 f"{cmd.name}: the workspace is not trusted, so hotmod runs none of its code"

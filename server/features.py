@@ -26,8 +26,7 @@ def build_server(trust_all: bool = False) -> HotmodServer:
 def _register_features(server: HotmodServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: HotmodServer, params: types.InitializeParams) -> None:
-        settings = settings_from(params.initialization_options, "initializationOptions", ls)
-        ls.init_settings = settings or Settings()
+        ls.init_settings = settings_from(params.initialization_options, "initializationOptions", ls)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HotmodServer, params: types.InitializedParams) -> None:
@@ -35,9 +34,16 @@ def _register_features(server: HotmodServer) -> None:
         folders = _initial_folders(ls)
         if _supports_dynamic_watch(ls):
             await _register_file_watching(ls)
-        for uri in folders:
-            settings = await _folder_settings(ls, uri)
-            await ls.add_folder(uri, settings)
+        try:
+            opened = [
+                await ls.add_folder(uri, await _folder_settings(ls, uri), check=False)
+                for uri in folders
+            ]
+        finally:
+            ls.folders_ready.set()
+        for folder in opened:
+            if folder is not None and not folder.error:
+                await ls.start_folder(folder)
         if not folders:
             ls.send_status("idle", "no workspace folder open")
 
@@ -136,8 +142,6 @@ async def _folder_settings(
     if not isinstance(raw, dict) or not raw:
         return base
     settings = settings_from(raw, "settings", ls)
-    if settings is None:
-        return base
     return Settings(
         engine={**base.engine, **settings.engine},
         reload_on_save=settings.reload_on_save,

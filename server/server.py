@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from hotmod.core import __version__
-from hotmod.core.config import ConfigError
 from hotmod.core.results import CheckReport, ModuleResult
 from hotmod.core.syntax import syntax_diagnostics
 from hotmod.core.worker_client import WorkerError
@@ -44,6 +43,7 @@ class HotmodServer(LanguageServer):
         self.loop: asyncio.AbstractEventLoop | None = None
         self._told: set[str] = set()  # messages shown once per session
         self._tasks: set[asyncio.Future[None]] = set()  # background tasks, kept alive
+        self.folders_ready = asyncio.Event()  # set once `initialized` has opened the folders
 
     # -- state ---------------------------------------------------------------
     @property
@@ -72,7 +72,7 @@ class HotmodServer(LanguageServer):
         self.window_show_message(types.ShowMessageParams(type=kind, message=message))
 
     # -- folders -------------------------------------------------------------
-    async def add_folder(self, uri: str, settings: Settings) -> Folder | None:
+    async def add_folder(self, uri: str, settings: Settings, check: bool = True) -> Folder | None:
         path = convert.uri_to_path(uri)
         if path is None or not os.path.isdir(path):
             self.tell(f"hotmod: cannot open workspace folder {uri}: not a local folder")
@@ -82,8 +82,8 @@ class HotmodServer(LanguageServer):
         self.folders[str(folder.path)] = folder
         if folder.error:
             self.tell(f"hotmod: {folder.error}")
-            return folder
-        await self.start_folder(folder)
+        elif check:
+            await self.start_folder(folder)
         return folder
 
     async def start_folder(self, folder: Folder) -> None:
@@ -315,9 +315,9 @@ def _supports(server: LanguageServer, dotted: str) -> bool:
     return bool(value)
 
 
-def settings_from(raw: Any, source: str, server: HotmodServer) -> Settings | None:
-    try:
-        return parse_settings(raw, source)
-    except ConfigError as exc:
-        server.tell(f"hotmod: {exc}")
-        return None
+def settings_from(raw: Any, source: str, server: HotmodServer) -> Settings:
+    """Parsed settings; each bad key is shown to the user and left out."""
+    settings, errors = parse_settings(raw, source)
+    for error in errors:
+        server.tell(f"hotmod: {error}")
+    return settings

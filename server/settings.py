@@ -29,35 +29,42 @@ class Settings:
     trusted: bool | None = None  # None: not said
 
 
-def parse_settings(raw: object, source: str = "settings") -> Settings:
-    """Validate editor settings; unknown keys are ignored (editors send their own).
+def parse_settings(raw: object, source: str = "settings") -> tuple[Settings, list[str]]:
+    """Validate editor settings key by key: a bad key is reported and dropped, the rest kept.
 
-    Empty values (``""``, ``[]``, ``None``) mean "not set": VS Code sends
-    every declared setting, defaults included.
+    Unknown keys are ignored (editors send their own).  Empty values (``""``,
+    ``[]``, ``None``) mean "not set": VS Code sends every declared setting.
     """
     if raw is None:
-        return Settings()
+        return Settings(), []
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"{source}: expected an object, got {type(raw).__name__}")
+        return Settings(), [f"{source}: expected an object, got {type(raw).__name__}"]
     nested = raw.get("hotmod")
     if isinstance(nested, Mapping):  # {"hotmod": {...}} from didChangeConfiguration
         raw = nested
+    errors: list[str] = []
     engine: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in ENGINE_KEYS and value not in (None, "", [], {}):
-            engine[ENGINE_KEYS[key]] = value
-    try:
-        engine = validate(engine, source)
-    except ConfigError as exc:
-        # Name the editor's key, not the file key, in the message.
-        message = str(exc)
-        for camel, snake in ENGINE_KEYS.items():
-            message = message.replace(f": {snake} must", f": {camel} must")
-        raise ConfigError(message) from None
-    reload_on_save = raw.get("reloadOnSave", True)
-    if not isinstance(reload_on_save, bool):
-        raise ConfigError(f"{source}: reloadOnSave must be true or false")
-    trusted = raw.get("trusted")
-    if trusted is not None and not isinstance(trusted, bool):
-        raise ConfigError(f"{source}: trusted must be true or false")
-    return Settings(engine=engine, reload_on_save=reload_on_save, trusted=trusted)
+    for camel, snake in ENGINE_KEYS.items():
+        value = raw.get(camel)
+        if value in (None, "", [], {}):
+            continue
+        try:
+            engine.update(validate({snake: value}, source))
+        except ConfigError as exc:
+            # Name the editor's key, not the file key.
+            errors.append(str(exc).replace(f": {snake} must", f": {camel} must"))
+    flags: dict[str, bool | None] = {"reloadOnSave": True, "trusted": None}
+    for key in flags:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            flags[key] = value
+        else:
+            errors.append(f"{source}: {key} must be true or false, got {value!r:.40}")
+    return (
+        Settings(
+            engine=engine, reload_on_save=bool(flags["reloadOnSave"]), trusted=flags["trusted"]
+        ),
+        errors,
+    )

@@ -76,6 +76,10 @@ class Session:
         self.started = True
         return result
 
+    async def shutdown(self) -> None:
+        await self.client.shutdown_session()
+        self.client.capabilities = None  # the fixture's own shutdown is then a no-op
+
     def diagnostics(self, path: Path) -> list[types.Diagnostic]:
         return list(self.client.diagnostics.get(uri(path), []))
 
@@ -109,9 +113,8 @@ class Session:
 
 
 def _plain(params: Any) -> dict[str, Any]:
-    if isinstance(params, dict):
-        return params
-    return {k: getattr(params, k) for k in dir(params) if not k.startswith("_")}
+    """pygls hands unknown notifications' params over as namedtuples."""
+    return dict(params) if isinstance(params, dict) else dict(params._asdict())
 
 
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
