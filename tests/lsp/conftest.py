@@ -139,7 +139,9 @@ def shop(tmp_path: Path) -> Path:
             "pyproject.toml": "[project]\nname = 'shop'\nversion = '0'\n",
             "shop/__init__.py": "",
             "shop/prices.py": "def with_tax(x):\n    return x * 1.2\n",
-            "shop/cart.py": "import os\n\nfrom shop.prices import discount, with_tax\n\nITEMS = []\n",
+            "shop/cart.py": (
+                "import os\n\nfrom shop.prices import discount, with_tax\n\nITEMS = []\n"
+            ),
             "shop/checkout.py": "from shop.cart import ITEMS\n\nTOTAL = len(ITEMS)\n",
             "shop/catalog.py": "from shop.prices import with_tax\n\nPRICE = with_tax(1)\n",
         },

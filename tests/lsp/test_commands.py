@@ -142,5 +142,5 @@ async def test_shutdown_leaves_no_processes(lsp: Session, shop: Path) -> None:
     assert server is not None
     family = [worker, *worker.children(recursive=True)]
     await lsp.shutdown()
-    gone, alive = psutil.wait_procs(family, timeout=5)
+    _, alive = psutil.wait_procs(family, timeout=5)
     assert not alive, f"left behind: {alive}"

@@ -60,7 +60,7 @@ async def test_rapid_saves_end_with_the_final_content(lsp: Session, shop: Path) 
     await lsp.idle()
     for i in range(5):
         # Alternate broken and fixed; the last save is broken at line 4.
-        body = "X = 1\n" * i + "raise RuntimeError('version %d')\n" % i
+        body = "X = 1\n" * i + f"raise RuntimeError('version {i}')\n"
         lsp.save(catalog, body)
     await lsp.until(lambda: lsp.codes(catalog) == ["exception"])
     await lsp.idle()
