@@ -43,6 +43,7 @@ class Config:
     slow_threshold_ms: float = 100.0
     dev_mode: bool = False
     output_limit_bytes: int = 64 * 1024
+    trace_memory: bool = False
 
 
 # key -> (expected python type(s), description used in error messages)
@@ -56,6 +57,7 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "slow_threshold_ms": ((int, float), "a non-negative number of milliseconds"),
     "dev_mode": ((bool,), "true or false"),
     "output_limit_bytes": ((int,), "a positive whole number of bytes"),
+    "trace_memory": ((bool,), "true or false"),
 }
 
 KNOWN_KEYS = frozenset(_SCHEMA)

@@ -126,9 +126,10 @@ def build_result(
         load_ms=load_ms,
         self_ms=self_ms,
         memory=Memory(
+            rss_delta_bytes=int(memory.get("rss_delta", 0)),
+            traced=bool(memory.get("traced")),
             traced_bytes=int((memory.get("per_file") or {}).get(own_file, 0)),
             traced_total_bytes=int(memory.get("traced_net", 0)),
-            rss_delta_bytes=int(memory.get("rss_delta", 0)),
         ),
         diagnostics=tuple(diagnostics),
         output=output,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ class ModuleInfo:
 def discover(config: Config) -> dict[str, ModuleInfo]:
     """All project modules by dotted name; the first module dir wins a name clash."""
     found: dict[str, ModuleInfo] = {}
+    excluded = _Exclusion(config.root, config.exclude)
     for module_dir in config.module_dirs:
         if not module_dir.is_dir():
             continue
@@ -30,13 +32,17 @@ def discover(config: Config) -> dict[str, ModuleInfo]:
         # there only real packages (with __init__.py) count.  A dedicated
         # source dir (src/) may hold namespace packages too.
         allow_namespace = module_dir != config.root
-        for info in _walk(config, module_dir, (), allow_namespace, set()):
+        for info in _walk(excluded, module_dir, (), allow_namespace, set()):
             found.setdefault(info.name, info)
     return found
 
 
 def _walk(
-    config: Config, directory: Path, prefix: tuple[str, ...], allow_namespace: bool, seen: set[str]
+    excluded: _Exclusion,
+    directory: Path,
+    prefix: tuple[str, ...],
+    allow_namespace: bool,
+    seen: set[str],
 ) -> Iterator[ModuleInfo]:
     try:
         real = os.path.realpath(directory)
@@ -48,9 +54,9 @@ def _walk(
         return
     for entry in entries:
         name = entry.name
-        path = Path(entry.path)
-        if _excluded(config, path, name):
+        if excluded(entry.path, name):
             continue
+        path = Path(entry.path)
         try:
             is_dir = entry.is_dir()
             is_file = entry.is_file()
@@ -67,18 +73,19 @@ def _walk(
             if (path / "pyvenv.cfg").exists():
                 continue
             if (path / "__init__.py").is_file() or allow_namespace:
-                yield from _walk(config, path, (*prefix, name), True, seen)
+                yield from _walk(excluded, path, (*prefix, name), True, seen)
 
 
-def _excluded(config: Config, path: Path, name: str) -> bool:
-    try:
-        rel = path.relative_to(config.root).as_posix()
-    except ValueError:
-        rel = path.as_posix()
-    return any(
-        fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(rel, pattern)
-        for pattern in config.exclude
-    )
+class _Exclusion:
+    """The exclude globs as one regex, matched against a name or a root-relative path."""
+
+    def __init__(self, root: Path, patterns: tuple[str, ...]) -> None:
+        self.prefix = str(root).rstrip(os.sep) + os.sep
+        self.regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns) or "(?!)")
+
+    def __call__(self, path: str, name: str) -> bool:
+        rel = path[len(self.prefix) :] if path.startswith(self.prefix) else path
+        return bool(self.regex.match(name) or self.regex.match(rel.replace(os.sep, "/")))
 
 
 def module_for_path(modules: dict[str, ModuleInfo], path: Path | str) -> ModuleInfo | None:

@@ -21,42 +21,42 @@ class ImportGraph:
     def __init__(self) -> None:
         self._static: dict[str, frozenset[str]] = {}
         self._observed: dict[str, set[str]] = defaultdict(set)
+        self._reverse: dict[str, set[str]] | None = None  # imported -> importers, cached
 
     def set_static(
         self, parsed: Mapping[str, ParsedModule], modules: Mapping[str, ModuleInfo]
     ) -> None:
-        self._static = {}
-        for name, module in parsed.items():
-            targets: set[str] = set()
-            for ref in module.imports:
-                targets.update(project_targets(ref, modules))
-            # A submodule's import always runs its parent packages first.
-            parts = name.split(".")
-            parents = (".".join(parts[:i]) for i in range(1, len(parts)))
-            targets.update(p for p in parents if p in modules)
-            targets.discard(name)
-            self._static[name] = frozenset(targets)
+        self._static = {name: _targets(name, module, modules) for name, module in parsed.items()}
         for name in list(self._observed):
             if name not in modules:
                 del self._observed[name]
+        self._reverse = None
+
+    def update_static(
+        self, name: str, parsed: ParsedModule, modules: Mapping[str, ModuleInfo]
+    ) -> None:
+        """One module's source changed (the module list did not)."""
+        self._static[name] = _targets(name, parsed, modules)
+        self._observed.pop(name, None)  # they describe the old code
+        self._reverse = None
 
     def forget_observed(self, name: str) -> None:
-        self._observed.pop(name, None)
+        if self._observed.pop(name, None) is not None:
+            self._reverse = None
 
     def add_observed(self, edges: Iterable[tuple[str, str]]) -> None:
         for importer, imported in edges:
-            if importer != imported and importer in self._static and imported in self._static:
+            known = importer in self._static and imported in self._static
+            if known and importer != imported and imported not in self._observed[importer]:
                 self._observed[importer].add(imported)
+                self._reverse = None
 
     def imports_of(self, name: str) -> frozenset[str]:
         return self._static.get(name, frozenset()) | self._observed.get(name, set())
 
     def dependents(self, names: Iterable[str]) -> set[str]:
         """Every module that imports any of ``names``, directly or not (cycles are fine)."""
-        reverse: dict[str, set[str]] = defaultdict(set)
-        for importer in self._static:
-            for imported in self.imports_of(importer):
-                reverse[imported].add(importer)
+        reverse = self._reverse_edges()
         start = set(names)
         seen: set[str] = set()
         queue = deque(start)
@@ -68,6 +68,27 @@ class ImportGraph:
                     queue.append(importer)
         return seen - start
 
+    def _reverse_edges(self) -> dict[str, set[str]]:
+        if self._reverse is None:
+            reverse: dict[str, set[str]] = defaultdict(set)
+            for importer in self._static:
+                for imported in self.imports_of(importer):
+                    reverse[imported].add(importer)
+            self._reverse = reverse
+        return self._reverse
+
     def with_dependents(self, names: Iterable[str]) -> set[str]:
         names = set(names)
         return names | self.dependents(names)
+
+
+def _targets(name: str, module: ParsedModule, modules: Mapping[str, ModuleInfo]) -> frozenset[str]:
+    targets: set[str] = set()
+    for ref in module.imports:
+        targets.update(project_targets(ref, modules))
+    # A submodule's import always runs its parent packages first.
+    parts = name.split(".")
+    parents = (".".join(parts[:i]) for i in range(1, len(parts)))
+    targets.update(p for p in parents if p in modules)
+    targets.discard(name)
+    return frozenset(targets)

@@ -51,7 +51,7 @@ def module_json(r: ModuleResult) -> dict[str, Any]:
         "status": r.status,
         "load_ms": round(r.load_ms, 3),
         "self_ms": round(r.self_ms, 3),
-        "memory_bytes": r.memory.traced_bytes,
+        "memory_bytes": r.memory.bytes,
         "diagnostics": [diagnostic_json(d) for d in r.diagnostics],
     }
 

@@ -36,6 +36,7 @@ class PerformanceSummary:
 class ModuleMemory:
     module: str
     bytes: int
+    traced: bool  # tracemalloc bytes of the module's own file; else its import's RSS growth
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ class LoadStats:
         with self._lock:
             latest = list(self._latest.values())
         per_module = sorted(
-            (ModuleMemory(r.name, r.memory.traced_bytes) for r in latest),
+            (ModuleMemory(r.name, r.memory.bytes, r.memory.traced) for r in latest),
             key=lambda m: (-m.bytes, m.module),
         )
         total = sum(m.bytes for m in per_module)

@@ -180,7 +180,12 @@ class Worker:
 
     # -- requests ---------------------------------------------------------
     def check(
-        self, module: str, timeout_s: float, memory_limit_mb: int, output_limit: int
+        self,
+        module: str,
+        timeout_s: float,
+        memory_limit_mb: int,
+        output_limit: int,
+        trace_memory: bool = False,
     ) -> Future[RawResult]:
         future: Future[RawResult] = Future()
         with self._lock:
@@ -197,6 +202,7 @@ class Worker:
                 "timeout_s": timeout_s,
                 "memory_limit_mb": memory_limit_mb,
                 "output_limit": output_limit,
+                "trace_memory": trace_memory,
             }
             try:
                 self._send_locked(request)

@@ -30,6 +30,7 @@ belongs to user code).
 
 import errno
 import faulthandler
+import gc
 import importlib
 import importlib.machinery
 import json
@@ -172,10 +173,39 @@ def _describe_error(exc):
             "text": exc.text,
             "msg": exc.msg,
         }
+        _columns_in_characters(info["syntax"])
     if isinstance(exc, ImportError):
         info["import_name"] = exc.name
         info["import_path"] = os.path.abspath(exc.path) if exc.path else None
     return info
+
+
+def _columns_in_characters(syntax):
+    """Columns of a SyntaxError in characters, as compiling the file's text reports them.
+
+    Imports compile bytes, and then CPython gives most parser errors' columns
+    in UTF-8 bytes: wrong on any line with non-ASCII text before the error.
+    Only the same error (line and message) replaces the original columns.
+    """
+    path = syntax.get("file")
+    if not path:
+        return
+    try:
+        import importlib.util
+        import warnings
+
+        with open(path, "rb") as f:
+            text = importlib.util.decode_source(f.read())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, path, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        if exc.lineno == syntax.get("line") and exc.msg == syntax.get("msg"):
+            syntax["offset"] = exc.offset
+            syntax["end_line"] = getattr(exc, "end_lineno", None)
+            syntax["end_offset"] = getattr(exc, "end_offset", None)
+    except Exception:
+        pass
 
 
 def _safe_str(exc):
@@ -236,8 +266,10 @@ def _guard_hard_exit(tb_file):
     return real_exit
 
 
-def run_check(request, state, result_fd, tb_file):
+def run_check(request, state, result_fd, tb_file, phases=None):
     """Import ``request["module"]`` and write one result object to ``result_fd``."""
+    phases = phases if phases is not None else {}
+    phases["setup"] = time.monotonic()
     faulthandler.enable(file=tb_file, all_threads=True)
     timeout = float(request.get("timeout_s") or 0)
     if timeout > 0:
@@ -249,14 +281,19 @@ def run_check(request, state, result_fd, tb_file):
     finder = _ProjectFinder(state["files"], _make_loader_class(recorder))
     sys.meta_path.insert(_path_finder_index(), finder)
     sys.dont_write_bytecode = True
-    importlib.invalidate_caches()
+    _invalidate_project_finders(state["paths"])
 
-    import tracemalloc
+    # tracemalloc makes imports ~10x slower in a process as large as a warm
+    # zygote, so it runs only when asked; RSS is cheap and, in a forked child,
+    # grows with new allocations only (copy-on-write copies do not add RSS).
+    trace = bool(request.get("trace_memory"))
+    if trace:
+        import tracemalloc
 
+        tracemalloc.start()
     result = {"module": request["module"], "outcome": "ok"}
     rss0 = _rss_bytes()
-    tracemalloc.start()
-    traced0 = tracemalloc.get_traced_memory()[0]
+    phases["import"] = time.monotonic()
     start = time.perf_counter()
     try:
         importlib.import_module(request["module"])
@@ -267,28 +304,20 @@ def run_check(request, state, result_fd, tb_file):
         except MemoryError:
             result["error"] = {"type": "MemoryError", "message": "", "frames": []}
     elapsed = time.perf_counter() - start
+    phases["report"] = time.monotonic()
     faulthandler.cancel_dump_traceback_later()
     try:
         _release_memory_limit()
-        traced = tracemalloc.get_traced_memory()[0] - traced0
-        per_file = {}
-        if state["files"]:
-            snapshot = tracemalloc.take_snapshot()
-            tracemalloc.stop()
-            for stat in snapshot.statistics("filename"):
-                fname = stat.traceback[0].filename
-                if fname in state["files"]:
-                    per_file[fname] = stat.size
-        result["memory"] = {
-            "traced_net": traced,
-            "per_file": per_file,
-            "rss_delta": max(0, _rss_bytes() - rss0),
-        }
+        result["memory"] = {"rss_delta": max(0, _rss_bytes() - rss0), "traced": trace}
+        if trace:
+            result["memory"].update(_traced_memory(state["files"]))
     except MemoryError:
-        result["memory"] = {"traced_net": 0, "per_file": {}, "rss_delta": 0}
+        result["memory"] = {"rss_delta": 0, "traced": False}
     result["total_ms"] = elapsed * 1000.0
     result["modules"] = recorder.modules
     result["edges"] = recorder.edges
+    phases["write"] = time.monotonic()
+    result["phases"] = phases
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -296,11 +325,44 @@ def run_check(request, state, result_fd, tb_file):
             pass
     try:
         _write_json(result_fd, result)
+        # EOF tells the zygote the verdict is complete: it need not wait for
+        # this process to be torn down.
+        os.close(result_fd)
     except BaseException:
         real_exit(70)
     # Skip interpreter shutdown: atexit handlers and non-daemon threads of
     # user code must not keep the child (or its verdict) hostage.
     real_exit(0)
+
+
+def _traced_memory(project_files):
+    """Net bytes still allocated, in total and per project file that allocated them."""
+    import tracemalloc
+
+    traced = tracemalloc.get_traced_memory()[0]
+    snapshot = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    per_file = {}
+    for stat in snapshot.statistics("filename"):
+        fname = stat.traceback[0].filename
+        if fname in project_files:
+            per_file[fname] = stat.size
+    return {"traced_net": traced, "per_file": per_file}
+
+
+def _invalidate_project_finders(paths):
+    """Forget cached directory listings of project dirs, which may have new files.
+
+    FileFinder notices a changed directory only by its mtime, which can tie
+    within a clock tick; third-party dirs do not change under us, and
+    ``importlib.invalidate_caches()`` over all of them costs milliseconds.
+    """
+    prefixes = tuple(p.rstrip(os.sep) for p in paths)
+    for entry, finder in list(sys.path_importer_cache.items()):
+        if finder is not None and entry.startswith(prefixes):
+            invalidate = getattr(finder, "invalidate_caches", None)
+            if invalidate is not None:
+                invalidate()
 
 
 def _release_memory_limit():
@@ -325,7 +387,7 @@ def _path_finder_index():
 
 
 class _Child:
-    def __init__(self, request, pid, result_fd, output_fd, tb_path, deadline):
+    def __init__(self, request, pid, result_fd, output_fd, tb_path, deadline, forked):
         self.request = request
         self.pid = pid
         self.result_fd = result_fd
@@ -338,6 +400,8 @@ class _Child:
         self.status = None
         self.killed_for_timeout = False
         self.started = time.perf_counter()
+        self.forked = forked
+        self.sent = False
 
 
 class Zygote:
@@ -407,6 +471,11 @@ class Zygote:
             origin = getattr(module, "__file__", None)
             if origin and os.path.abspath(origin) in self.state["files"]:
                 del sys.modules[name]
+        # Children must not copy the zygote's pages: a cyclic GC pass in a
+        # child would write to every inherited object's header.  Frozen
+        # objects are invisible to the collector (the CPython pre-fork idiom).
+        gc.collect()
+        gc.freeze()
 
     # -- main loop ----------------------------------------------------------
     def serve(self):
@@ -482,6 +551,7 @@ class Zygote:
         # The child dumps its own traceback at the deadline; the grace period
         # covers a child too wedged even for faulthandler.
         deadline = time.monotonic() + (timeout + 2.0 if timeout > 0 else 1e9)
+        forked = time.monotonic()
         if self.use_fork:
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child
@@ -494,7 +564,7 @@ class Zygote:
             os.close(output_w)
         for fd in (result_r, output_r):
             os.set_blocking(fd, False)
-        self.children[pid] = _Child(request, pid, result_r, output_r, tb_path, deadline)
+        self.children[pid] = _Child(request, pid, result_r, output_r, tb_path, deadline, forked)
 
     def _child_main(self, request, result_w, output_w, tb_path, parent_fds):
         try:
@@ -509,8 +579,9 @@ class Zygote:
             os.dup2(output_w, 1)
             os.dup2(output_w, 2)
             os.close(output_w)
+            phases = {"child": time.monotonic()}
             tb_file = open(tb_path, "w")
-            run_check(request, self.state, result_w, tb_file)
+            run_check(request, self.state, result_w, tb_file, phases)
         except BaseException:
             pass
         os._exit(71)
@@ -545,6 +616,7 @@ class Zygote:
                 if chunk is None:
                     _close_quietly(fd)
                     child.result_fd = None
+                    self._send_early(child)
                 else:
                     child.result_buf += chunk
                 return
@@ -586,6 +658,18 @@ class Zygote:
                 child.killed_for_timeout = True
                 _kill_group(child.pid)
 
+    def _send_early(self, child):
+        """A complete result arrived: answer now, reap the process later."""
+        result = _parse_result(child.result_buf)
+        if result is None or child.sent:
+            return
+        if child.output_fd is not None:
+            chunk = _read_available(child.output_fd)
+            while chunk:
+                self._keep_output(child, chunk)
+                chunk = _read_available(child.output_fd)
+        self._send(child, result, {"code": 0, "signal": None}, "")
+
     def _finish(self, child):
         del self.children[child.pid]
         # Anything the child left behind (forked grandchildren in its process
@@ -609,12 +693,9 @@ class Zygote:
         except OSError:
             dump = ""
         _remove_quietly(child.tb_path)
-        result = None
-        if child.result_buf.strip():
-            try:
-                result = json.loads(child.result_buf.decode("utf-8"))
-            except ValueError:
-                result = None
+        if child.sent:
+            return
+        result = _parse_result(child.result_buf)
         if result is None:
             result = {"module": child.request["module"], "outcome": "crash"}
             if child.killed_for_timeout or dump.startswith("Timeout"):
@@ -624,15 +705,33 @@ class Zygote:
             exit_info["code"] = os.WEXITSTATUS(child.status)
         elif os.WIFSIGNALED(child.status):
             exit_info["signal"] = os.WTERMSIG(child.status)
+        self._send(child, result, exit_info, dump)
+
+    def _send(self, child, result, exit_info, dump):
+        child.sent = True
         result["exit"] = exit_info
         result["traceback_dump"] = dump if result["outcome"] != "ok" else ""
         result["output"] = child.output_buf.decode("utf-8", "replace")
         result["output_bytes"] = child.output_total
         result["wall_ms"] = (time.perf_counter() - child.started) * 1000.0
+        # Where the time went, in ms from the fork: the child's phases (same
+        # monotonic clock), then the zygote noticing its exit.
+        marks = dict(result.get("phases") or {})
+        marks["sent"] = time.monotonic()
+        result["phases"] = {k: round((v - child.forked) * 1000.0, 3) for k, v in marks.items()}
         result["pid"] = child.pid
         _write_json(
             self.out_fd, {"event": "result", "id": child.request.get("id"), "result": result}
         )
+
+
+def _parse_result(buf):
+    if not buf.strip():
+        return None
+    try:
+        return json.loads(buf.decode("utf-8"))
+    except ValueError:
+        return None
 
 
 def _become_subreaper():

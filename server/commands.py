@@ -18,7 +18,6 @@ from hotmod.core.config import ConfigError
 from hotmod.core.results import CheckReport
 from hotmod.core.serialize import module_json, to_jsonable
 from hotmod.core.worker_client import WorkerError
-from lsprotocol import types
 from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
 
 from . import convert
@@ -240,8 +239,7 @@ async def toggle_dev_mode(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     state = engine.set_dev_mode(not engine.dev_mode if enabled is None else enabled)
     # Slow-load warnings appear or go: re-publish what we know.
     await ls.check_folder(folder)
-    ls.tell(f"hotmod: dev mode {'on' if state else 'off'}", types.MessageType.Info)
-    return {"dev_mode": state}
+    return {"dev_mode": state}  # the client announces it
 
 
 @command("hotmod.performanceSummary", needs_trust=False)
@@ -254,8 +252,20 @@ async def performance_summary(ls: HotmodServer, argument: dict[str, Any]) -> Any
 @command("hotmod.memoryReport", needs_trust=False)
 async def memory_report(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     folder, _ = _folder(ls, argument, "hotmod.memoryReport")
-    assert folder.engine is not None
-    return to_jsonable(folder.engine.memory_report())
+    engine, scheduler = folder.engine, folder.scheduler
+    assert engine is not None and scheduler is not None
+    if ls.trusted and not folder.error:
+        # Precise per-file figures need a tracemalloc pass over the loaded modules.
+        await scheduler.run(
+            lambda cancel, deliver: engine.check(
+                list(engine.results()),
+                dependents=False,
+                should_cancel=cancel,
+                on_result=deliver,
+                trace_memory=True,
+            )
+        )
+    return to_jsonable(engine.memory_report())
 
 
 @command("hotmod.status", needs_trust=False)

@@ -72,7 +72,7 @@ def format_bytes(n: int) -> str:
 
 
 def module_lens(result: ModuleResult, reloads: int) -> types.CodeLens:
-    memory = format_bytes(result.memory.traced_bytes)
+    memory = format_bytes(result.memory.bytes)
     title = f"{result.self_ms:.1f} ms · {memory} · reloaded {reloads}\u00d7"
     if not result.ok:
         title += " · failed"

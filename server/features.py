@@ -70,7 +70,7 @@ def _register_features(server: HotmodServer) -> None:
             ls.publish_syntax_only(folder, [path])
             return
         if folder.scheduler is not None and folder.settings.reload_on_save and not folder.error:
-            folder.scheduler.files_changed([path], force=True)
+            folder.scheduler.files_changed([path], save=True)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(

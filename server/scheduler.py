@@ -55,19 +55,21 @@ class Scheduler:
         return self._run_lock.locked() or bool(self._pending) or self._timer is not None
 
     # -- change notifications ---------------------------------------------------
-    def files_changed(self, paths: Iterable[str], *, force: bool = False) -> None:
+    def files_changed(self, paths: Iterable[str], *, save: bool = False) -> None:
         """Files changed on disk (a save, a watcher event). Call on the loop thread.
 
-        Without ``force``, a path whose content stamp equals the one of its last
-        check is ignored: the editor's didSave and the file watcher report the
-        same write, and it should be checked once.
+        A save starts checking at once: the user is waiting, and a newer save
+        supersedes it anyway.  Watcher events wait ``debounce_s`` so that a burst
+        (a git checkout) becomes one run.  Outside a save, a path whose content
+        stamp equals that of its last check is ignored: the editor's didSave and
+        the file watcher report the same write, and it should be checked once.
         """
         if self._closed:
             return
         fresh = set()
         for path in paths:
             path = os.path.abspath(path)
-            if force or self._stamps.get(path) != _stamp(path):
+            if save or self._stamps.get(path) != _stamp(path):
                 fresh.add(path)
         if not fresh:
             return
@@ -76,7 +78,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = loop.call_later(self.debounce_s, self._kick)
+        self._timer = loop.call_later(0 if save else self.debounce_s, self._kick)
 
     def _kick(self) -> None:
         self._timer = None

@@ -18,6 +18,7 @@ ENGINE_KEYS = {
     "memoryLimitMb": "memory_limit_mb",
     "slowThresholdMs": "slow_threshold_ms",
     "devMode": "dev_mode",
+    "traceMemory": "trace_memory",
 }
 SERVER_KEYS = frozenset({"reloadOnSave", "trusted"})
 

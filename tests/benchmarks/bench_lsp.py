@@ -1,0 +1,237 @@
+"""Save -> publishDiagnostics latency through a real LSP client, side by side with
+the floors and baselines it is judged against, all measured in this one run.
+
+    python tests/benchmarks/bench_lsp.py [--modules 300] [--saves 40] [--package pandas]
+
+Prints a table; targets (issue 5):
+- save -> diagnostics p50 <= the module's own exec time + 15 ms
+- >= 30x faster than a cold `python -c "import m"` of the same module
+- initialize answered <= floor + 150 ms (floor: `python -c "import pygls.lsp.server"`)
+- server idle RSS <= floor RSS + 15 MB (the worker is a separate process)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+SERVER = [sys.executable, "-m", "hotmod.server", "--trust", *os.environ.get("HOTMOD_BENCH_SERVER_ARGS", "").split()]
+
+
+def generate(root: Path, modules: int, package: str) -> str:
+    """A package of layered modules: each imports `package` and up to two lower layers."""
+    pkg = root / "app"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text("[project]\nname='bench'\nversion='0'\n")
+    for i in range(modules):
+        deps = [f"from app import m{j:03d}" for j in (i // 2, i // 3) if j < i]
+        body = "\n".join(
+            [
+                f"import {package}",
+                *sorted(set(deps)),
+                "",
+                "VALUES = [x * x for x in range(2000)]",
+                "TOTAL = sum(VALUES)",
+                "",
+            ]
+        )
+        (pkg / f"m{i:03d}.py").write_text(body)
+    return f"app.m{modules - 1:03d}"  # a leaf: nothing imports the last module
+
+
+def floor_import(runs: int = 5) -> tuple[float, float]:
+    """Median wall time (ms) and max RSS (MB) of `python -c "import pygls.lsp.server"`."""
+    times, rss = [], []
+    code = "import resource, pygls.lsp.server; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    for _ in range(runs):
+        start = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        times.append((time.perf_counter() - start) * 1000)
+        rss.append(int(out.stdout) / 1024)
+    return statistics.median(times), statistics.median(rss)
+
+
+def cold_import(root: Path, module: str, runs: int = 5) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {module}"], cwd=root, check=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def run(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="hotmod-bench-") as tmp:
+        root = Path(tmp)
+        leaf = generate(root, args.modules, args.package)
+        leaf_path = root / (leaf.replace(".", "/") + ".py")
+        leaf_uri = leaf_path.as_uri()
+        floor_ms, floor_rss = floor_import()
+        cold_ms = cold_import(root, leaf)
+
+        client = LanguageClient("bench", "0")
+        published: dict[str, list[tuple[float, list[types.Diagnostic]]]] = {}
+        status: list[Any] = []
+
+        @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
+            published.setdefault(params.uri, []).append(
+                (time.perf_counter(), list(params.diagnostics))
+            )
+
+        @client.feature("hotmod/status")
+        def on_status(params: Any) -> None:
+            status.append(params)
+
+        @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+        def on_refresh(params: None) -> None:
+            return None
+
+        await client.start_io(*SERVER)
+        server_pid = client._server.pid if client._server else 0
+        start = time.perf_counter()
+        await client.initialize_async(
+            types.InitializeParams(
+                capabilities=types.ClientCapabilities(),
+                root_uri=root.as_uri(),
+                initialization_options={"trusted": True},
+            )
+        )
+        init_ms = (time.perf_counter() - start) * 1000
+        start = time.perf_counter()
+        client.initialized(types.InitializedParams())
+
+        async def until_idle(timeout: float = 600) -> None:
+            deadline = time.monotonic() + timeout
+            while not (status and getattr(status[-1], "state", None) == "idle"):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("server never became idle")
+                await asyncio.sleep(0.01)
+
+        await until_idle()
+        full_check_s = time.perf_counter() - start
+        await asyncio.sleep(1.0)
+        server = psutil.Process(server_pid)
+        idle_rss = server.memory_info().rss / (1024 * 1024)
+        worker_rss = sum(c.memory_info().rss for c in server.children()) / (1024 * 1024)
+
+        original = leaf_path.read_text()
+        latencies = []
+        for i in range(args.saves):
+            broken = i % 2 == 0
+            text = original + (f"raise RuntimeError('save {i}')\n" if broken else f"# save {i}\n")
+            leaf_path.write_text(text)
+            seen = len(published.get(leaf_uri, []))
+            sent = time.perf_counter()
+            client.text_document_did_save(
+                types.DidSaveTextDocumentParams(
+                    text_document=types.TextDocumentIdentifier(uri=leaf_uri)
+                )
+            )
+            while True:
+                events = published.get(leaf_uri, [])
+                fresh = [e for e in events[seen:] if bool(e[1]) == broken]
+                if fresh:
+                    latencies.append((fresh[0][0] - sent) * 1000)
+                    break
+                if time.perf_counter() - sent > 30:
+                    raise TimeoutError(f"no diagnostics for save {i}")
+                await asyncio.sleep(0.0005)
+            await asyncio.sleep(0.05)
+        leaf_path.write_text(original)
+        result = await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="hotmod.reloadModule", arguments=[{"module": leaf}])
+        )
+        own_ms = float(
+            result["result"]["self_ms"] if isinstance(result, dict) else result.result.self_ms
+        )
+        await client.shutdown_async(None)
+        client.exit(None)
+        await client.stop()
+
+    p50, p95 = statistics.median(latencies), percentile(latencies, 0.95)
+    rows = [
+        ("modules in workspace", f"{args.modules}", "", ""),
+        ("initial full check", f"{full_check_s:.2f} s", "", ""),
+        (
+            "floor: python -c 'import pygls.lsp.server'",
+            f"{floor_ms:.0f} ms",
+            f"{floor_rss:.0f} MB RSS",
+            "",
+        ),
+        (
+            "initialize answered",
+            f"{init_ms:.0f} ms",
+            f"<= floor + 150 = {floor_ms + 150:.0f} ms",
+            _ok(init_ms <= floor_ms + 150),
+        ),
+        (
+            "server idle RSS",
+            f"{idle_rss:.1f} MB",
+            f"<= floor + 15 = {floor_rss + 15:.0f} MB",
+            _ok(idle_rss <= floor_rss + 15),
+        ),
+        ("worker RSS (zygote, pandas warm)", f"{worker_rss:.1f} MB", "", ""),
+        ("module's own exec time", f"{own_ms:.1f} ms", "", ""),
+        (
+            "save -> diagnostics p50",
+            f"{p50:.1f} ms",
+            f"<= exec + 15 = {own_ms + 15:.1f} ms",
+            _ok(p50 <= own_ms + 15),
+        ),
+        ("save -> diagnostics p95", f"{p95:.1f} ms", "", ""),
+        (f"cold python -c 'import {leaf}'", f"{cold_ms:.0f} ms", "", ""),
+        (
+            "speed-up vs cold import (p50)",
+            f"{cold_ms / p50:.0f}x",
+            ">= 30x",
+            _ok(cold_ms / p50 >= 30),
+        ),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(
+        f"\nhotmod LSP benchmark ({args.saves} saves, Python {sys.version.split()[0]}, {os.cpu_count()} cores)"
+    )
+    for name, value, target, verdict in rows:
+        print(f"  {name:<{width}}  {value:>10}  {target:<28} {verdict}")
+    return 0
+
+
+def _ok(passed: bool) -> str:
+    return "PASS" if passed else "MISS"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--modules", type=int, default=300)
+    parser.add_argument("--saves", type=int, default=40)
+    parser.add_argument(
+        "--package", default="pandas", help="heavy third-party package every module imports"
+    )
+    return asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
