@@ -1,0 +1,241 @@
+--- The :Hotmod* commands: `workspace/executeCommand` on the hotmod client,
+--- results shown formatted (ui.lua), server errors via vim.notify.
+local M = {}
+
+local format = require('hotmod.format')
+
+--- The hotmod client of `bufnr`, else any hotmod client.
+--- @param bufnr? integer
+--- @return vim.lsp.Client?
+function M.client(bufnr)
+  local clients = vim.lsp.get_clients({ name = 'hotmod', bufnr = bufnr or 0 })
+  if #clients == 0 then
+    clients = vim.lsp.get_clients({ name = 'hotmod' })
+  end
+  return clients[1]
+end
+
+--- @param path string
+--- @param dir string
+--- @return boolean
+local function inside(path, dir)
+  dir = dir:gsub('/+$', '')
+  return path == dir or path:sub(1, #dir + 1) == dir .. '/'
+end
+
+--- The URI of `bufnr`'s file when it lies in one of the client's workspace
+--- folders (it selects the folder in a multi-root workspace), else nil.
+--- @param client vim.lsp.Client
+--- @param bufnr integer
+--- @return string?
+function M.buffer_uri(client, bufnr)
+  local name = vim.api.nvim_buf_get_name(bufnr)
+  if name == '' or vim.bo[bufnr].buftype ~= '' then
+    return nil
+  end
+  local path = vim.fs.normalize(vim.fn.fnamemodify(name, ':p'))
+  local real = vim.uv.fs_realpath(path) or path
+  local folders = client.workspace_folders or {}
+  if #folders == 0 and client.root_dir then
+    folders = { { uri = vim.uri_from_fname(client.root_dir) } }
+  end
+  for _, folder in ipairs(folders) do
+    local dir = vim.fs.normalize(vim.uri_to_fname(folder.uri))
+    local realdir = vim.uv.fs_realpath(dir) or dir
+    if inside(path, dir) or inside(real, realdir) then
+      return vim.uri_from_fname(path)
+    end
+  end
+  return nil
+end
+
+--- @param message string
+--- @param level? integer
+local function notify(message, level)
+  vim.notify(message, level or vim.log.levels.INFO, { title = 'hotmod' })
+end
+
+--- Run `command` with `argument` on the hotmod client; `on_result(result)`
+--- on success. Server errors are reported with vim.notify (ERROR).
+--- @param command string
+--- @param argument table? one object argument (nil: none)
+--- @param on_result fun(result: any, client: vim.lsp.Client)
+--- @param opts? {bufnr?: integer}
+--- @return boolean started
+function M.execute(command, argument, on_result, opts)
+  opts = opts or {}
+  local bufnr = opts.bufnr or vim.api.nvim_get_current_buf()
+  local client = M.client(bufnr)
+  if not client then
+    notify(
+      'hotmod: no hotmod language server is running (open a Python file of a workspace; see :checkhealth hotmod)',
+      vim.log.levels.ERROR
+    )
+    return false
+  end
+  local arguments = {} -- encoded as []
+  if argument ~= nil then
+    arguments = { next(argument) and argument or vim.empty_dict() }
+  end
+  local params = { command = command, arguments = arguments }
+  local ok = client:request('workspace/executeCommand', params, function(err, result)
+    if err then
+      notify(('hotmod: %s'):format(err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      return
+    end
+    on_result(result, client)
+  end, bufnr)
+  if not ok then
+    notify('hotmod: the language server is not running', vim.log.levels.ERROR)
+  end
+  return ok and true or false
+end
+
+--- { uri = current buffer } when it belongs to the workspace, else {}.
+--- @return table
+local function scope()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = M.client(bufnr)
+  local uri = client and M.buffer_uri(client, bufnr)
+  return uri and { uri = uri } or {}
+end
+
+--- :HotmodReload [module]
+--- @param module? string
+function M.reload(module)
+  local argument
+  if module and module ~= '' then
+    argument = { module = module }
+  else
+    local bufnr = vim.api.nvim_get_current_buf()
+    local client = M.client(bufnr)
+    local uri = client and M.buffer_uri(client, bufnr)
+    if client and not uri then
+      notify(
+        'hotmod: the current buffer is not a file of the workspace; use :HotmodReload {module}',
+        vim.log.levels.ERROR
+      )
+      return
+    end
+    argument = { uri = uri }
+  end
+  M.execute('hotmod.reloadModule', argument, function(result)
+    require('hotmod.ui').show('hotmod: reload', format.reload_module(result))
+  end)
+end
+
+function M.reload_all()
+  M.execute('hotmod.reloadAll', scope(), function(result)
+    require('hotmod.ui').show('hotmod: reload all', format.report(result, 'Reload all'))
+  end)
+end
+
+function M.refresh()
+  M.execute('hotmod.refresh', scope(), function(result)
+    require('hotmod.ui').show('hotmod: refresh', format.report(result, 'Refresh'))
+  end)
+end
+
+--- :HotmodDevMode [on|off]
+--- @param arg? string
+function M.dev_mode(arg)
+  local argument = scope()
+  if arg == 'on' or arg == 'true' or arg == '1' then
+    argument.enabled = true
+  elseif arg == 'off' or arg == 'false' or arg == '0' then
+    argument.enabled = false
+  elseif arg and arg ~= '' and arg ~= 'toggle' then
+    notify(("hotmod: :HotmodDevMode takes 'on', 'off' or nothing, got %q"):format(arg), vim.log.levels.ERROR)
+    return
+  end
+  M.execute('hotmod.toggleDevMode', argument, function(result)
+    M.last_dev_mode = result and result.dev_mode
+    notify(('hotmod: dev mode %s'):format(result and result.dev_mode and 'on' or 'off'))
+  end)
+end
+
+function M.perf()
+  M.execute('hotmod.performanceSummary', scope(), function(result)
+    require('hotmod.ui').show('hotmod: performance', format.performance(result))
+  end)
+end
+
+function M.memory()
+  M.execute('hotmod.memoryReport', scope(), function(result)
+    require('hotmod.ui').show('hotmod: memory', format.memory(result))
+  end)
+end
+
+function M.status()
+  M.execute('hotmod.status', scope(), function(result)
+    require('hotmod.ui').show('hotmod: status', format.status(result))
+  end)
+end
+
+--- :HotmodTrust / :HotmodUntrust: remember the answer for the current
+--- buffer's workspace and restart its server.
+--- @param trusted boolean
+function M.set_trust(trusted)
+  local trust = require('hotmod.trust')
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = M.client(bufnr)
+  local root = client and client.root_dir
+  if not root then
+    local markers = (vim.lsp.config.hotmod or {}).root_markers or require('hotmod.lsp').root_markers
+    root = vim.fs.root(bufnr, markers)
+  end
+  if not root then
+    notify('hotmod: no workspace root found for the current buffer', vim.log.levels.ERROR)
+    return
+  end
+  trust.set(root, trusted)
+  notify(
+    ('hotmod: %s %s'):format(trusted and 'trusted' or 'no longer trusting', trust.normalize(root))
+  )
+  if trust.decide(root) ~= trusted then
+    notify(
+      "hotmod: note: setup({trust = ...}) or g:hotmod_trusted_roots overrides this answer",
+      vim.log.levels.WARN
+    )
+  end
+  if client then
+    require('hotmod.lsp').restart(root)
+  end
+end
+
+--- Module names for :HotmodReload completion: the project's .py files
+--- under the workspace root, as dotted names (best effort).
+--- @param arglead string
+--- @return string[]
+function M.complete_modules(arglead)
+  local client = M.client(0)
+  local root = client and client.root_dir
+  if not root then
+    return {}
+  end
+  local names = {}
+  local bases = { root }
+  if vim.uv.fs_stat(vim.fs.joinpath(root, 'src')) then
+    bases = { vim.fs.joinpath(root, 'src') }
+  end
+  for _, base in ipairs(bases) do
+    for name, kind in vim.fs.dir(base, {
+      depth = 6,
+      skip = function(dir)
+        local leaf = vim.fs.basename(dir)
+        return not (leaf:match('^[.]') or leaf == '__pycache__' or leaf:match('venv') or leaf == 'build')
+      end,
+    }) do
+      if kind == 'file' and name:match('%.py$') then
+        local mod = name:gsub('%.py$', ''):gsub('/__init__$', ''):gsub('/', '.')
+        if mod ~= '__init__' and mod:sub(1, #arglead) == arglead then
+          table.insert(names, mod)
+        end
+      end
+    end
+  end
+  table.sort(names)
+  return names
+end
+
+return M
