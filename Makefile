@@ -40,10 +40,17 @@ unit: $(STAMP)
 test: lint unit
 
 demo: $(STAMP)
-	@echo "== hotmod check examples/ (shop.cart is broken on purpose; shop.checkout depends on it)"
+	@echo "== hotmod check examples/  (shop.cart is broken on purpose; shop.checkout depends on it)"
 	@set +e; $(VENV)/bin/hotmod check examples/ --color always; rc=$$?; \
 	echo "== exit status $$rc (1 = some module fails to import)"; \
 	[ $$rc -le 1 ]
+	@if [ -t 0 ] && [ -t 1 ] && [ -z "$$CI" ]; then \
+		echo "== Opening the demo in Neovim (a copy of examples/; quit with :qa)"; sleep 2; \
+		editors/nvim/demo/run.sh; \
+	else \
+		echo "== No terminal: skipping the Neovim demo (run 'make demo' in a terminal, or editors/nvim/demo/run.sh)"; \
+	fi
+	@echo "== VS Code: 'make vsix', then: code --install-extension editors/vscode/hotmod-$$($(PY) -c 'import hotmod.core as c; print(c.__version__)').vsix"
 
 bench: $(STAMP)
 	$(PY) tests/benchmarks/bench_check.py
