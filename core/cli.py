@@ -80,7 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "check":
-        return _check(args, sys.stdout, sys.stderr)
+        try:
+            return _check(args, sys.stdout, sys.stderr)
+        except BrokenPipeError:
+            # `hotmod check | head`: the reader left; say nothing more.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_FAILED
     if args.command == "serve":
         from hotmod.server.main import serve  # pygls is only needed here
 

@@ -139,7 +139,8 @@ def detect_module_dirs(root: Path) -> tuple[Path, ...]:
     """``src/`` layout when ``src`` holds Python code, else the workspace root."""
     src = root / "src"
     if src.is_dir() and any(
-        p.suffix == ".py" or (p.is_dir() and not p.name.startswith(".")) for p in src.iterdir()
+        p.suffix == ".py" or (p.is_dir() and p.name.isidentifier() and p.name != "__pycache__")
+        for p in src.iterdir()
     ):
         return (src,)
     return (root,)

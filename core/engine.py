@@ -200,14 +200,11 @@ class Engine:
         dependents: bool = True,
         should_cancel: Callable[[], bool] | None = None,
         on_result: Callable[[ModuleResult], None] | None = None,
-        trace_memory: bool | None = None,
     ) -> CheckReport:
         """Import ``names`` (all modules when None), plus their dependents, each fresh.
 
         Unknown names are ignored; ``should_cancel`` is polled between
-        results and drops the checks still queued.  ``trace_memory`` (default:
-        the ``trace_memory`` setting) attributes memory with tracemalloc, at a
-        cost of about 10x in import time.
+        results and drops the checks still queued.
         """
         start = time.perf_counter()
         with self._lock:
@@ -220,8 +217,6 @@ class Engine:
                     targets |= self._graph.dependents(targets)
             ordered = sorted(targets)
             config = self.config
-            if trace_memory is not None:
-                config = replace(config, trace_memory=trace_memory)
             worker = self._ensure_worker()
             infos = {n: self._modules[n] for n in ordered}
             by_file = dict(self._by_file)
@@ -304,6 +299,7 @@ class Engine:
         by_file: Mapping[str, ModuleInfo],
         should_cancel: Callable[[], bool] | None,
         on_result: Callable[[ModuleResult], None] | None,
+        record: bool = True,
     ) -> list[ModuleResult]:
         def submit(name: str) -> Future[RawResult]:
             return worker.check(
@@ -347,10 +343,14 @@ class Engine:
             )
             edges = [(str(a), str(b)) for a, b in raw.get("edges") or []]
             with self._lock:
-                if name in self._modules:
+                if name in self._modules and record:
                     self._graph.add_observed(edges)
                     self._results[name] = result
                     self._stats.record(result)
+                elif name in self._results:  # a measurement: only memory figures change
+                    updated = replace(self._results[name], memory=result.memory)
+                    self._results[name] = updated
+                    self._stats.update(updated)
             results.append(result)
             if on_result is not None:
                 on_result(result)
@@ -402,13 +402,26 @@ class Engine:
     def performance_summary(self) -> PerformanceSummary:
         return self._stats.performance_summary(self.config.slow_threshold_ms)
 
+    def measure_memory(self, *, should_cancel: Callable[[], bool] | None = None) -> None:
+        """Re-import the checked modules with tracemalloc to attribute memory to files.
+
+        About 10x slower than a check, so only on request.  It is a
+        measurement, not a load: verdicts, timings and reload counts stay.
+        """
+        with self._lock:
+            loaded = [n for n in self._results if n in self._modules]
+            if not loaded:
+                return
+            config = replace(self.config, trace_memory=True)
+            worker = self._ensure_worker()
+            infos = {n: self._modules[n] for n in loaded}
+            by_file = dict(self._by_file)
+        self._run(worker, config, infos, by_file, should_cancel, None, record=False)
+
     def memory_report(self, *, measure: bool = False) -> MemoryReport:
-        """Memory per module; ``measure`` first re-checks the loaded modules with
-        tracemalloc, so every figure is the module's own retained bytes."""
+        """Memory per module, largest first; ``measure`` runs ``measure_memory`` first."""
         if measure:
-            loaded = list(self.results())
-            if loaded:
-                self.check(loaded, dependents=False, trace_memory=True)
+            self.measure_memory()
         return self._stats.memory_report()
 
     def warm_report(self) -> dict[str, Any]:

@@ -73,6 +73,12 @@ class LoadStats:
             self._checks[result.name] += 1
             self._latest[result.name] = result
 
+    def update(self, result: ModuleResult) -> None:
+        """Replace the latest result of a module without counting a load."""
+        with self._lock:
+            if result.name in self._latest:
+                self._latest[result.name] = result
+
     def forget(self, name: str) -> None:
         """A deleted module leaves the report (its history of counts stays)."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 
 from .diagnose import SourceLines, syntax_span
@@ -18,9 +19,15 @@ def syntax_diagnostics(
     except OSError:
         return ()
     try:
+        # Compile text, not bytes: CPython gives columns of errors in bytes
+        # source in UTF-8 bytes, wrong on lines with non-ASCII characters.
+        text: str | bytes = importlib.util.decode_source(source)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        text = source  # let compile() word the encoding problem itself
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(source, str(info.path), "exec", dont_inherit=True)
+            compile(text, str(info.path), "exec", dont_inherit=True)
     except SyntaxError as exc:
         syntax = {
             "file": str(info.path),

@@ -619,7 +619,13 @@ class Zygote:
             tb_file = open(tb_path, "w")
             run_check(request, self.state, result_w, tb_file, phases)
         except BaseException:
-            pass
+            # hotmod's own failure (not the user's: run_check catches that):
+            # leave a trace in the captured output.
+            try:
+                traceback.print_exc()
+                sys.stderr.flush()
+            except BaseException:
+                pass
         os._exit(71)
 
     def _spawn_subprocess(self, request, result_w, output_w, tb_path):

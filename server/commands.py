@@ -11,17 +11,23 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from hotmod.core import __version__
 from hotmod.core.config import ConfigError
 from hotmod.core.results import CheckReport
 from hotmod.core.serialize import module_json, to_jsonable
 from hotmod.core.worker_client import WorkerError
-from pygls.exceptions import JsonRpcException, JsonRpcInternalError, JsonRpcInvalidParams
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInternalError,
+    JsonRpcInvalidParams,
+    JsonRpcRequestCancelled,
+)
 
 from . import convert
 from .folders import Folder
+from .protocol import HotmodProtocol
 from .server import HotmodServer
 
 log = logging.getLogger(__name__)
@@ -69,8 +75,16 @@ def _entry_point(cmd: Command) -> Callable[..., Awaitable[Any]]:
             raise JsonRpcInvalidParams(
                 f"{cmd.name}: the workspace is not trusted, so hotmod runs none of its code"
             )
+        protocol = cast(HotmodProtocol, ls.protocol)
+        tasks = protocol.command_tasks
+        request_id = protocol.msg_id
+        task = asyncio.current_task()
+        if request_id is not None and task is not None:
+            tasks[request_id] = task
         try:
             return await cmd.handler(ls, argument)
+        except asyncio.CancelledError:
+            raise JsonRpcRequestCancelled(f"{cmd.name} was cancelled") from None
         except JsonRpcException:
             raise
         except (ConfigError, WorkerError) as exc:
@@ -80,6 +94,8 @@ def _entry_point(cmd: Command) -> Callable[..., Awaitable[Any]]:
             log.exception("command %s failed", cmd.name)
             ls.tell(f"hotmod: {cmd.name} failed: {exc}")
             raise JsonRpcInternalError(f"{cmd.name} failed: {exc}") from None
+        finally:
+            tasks.pop(request_id, None)
 
     entry.__name__ = cmd.name.replace(".", "_")
     return entry
@@ -256,15 +272,7 @@ async def memory_report(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     assert engine is not None and scheduler is not None
     if ls.trusted and not folder.error:
         # Precise per-file figures need a tracemalloc pass over the loaded modules.
-        await scheduler.run(
-            lambda cancel, deliver: engine.check(
-                list(engine.results()),
-                dependents=False,
-                should_cancel=cancel,
-                on_result=deliver,
-                trace_memory=True,
-            )
-        )
+        await scheduler.measure(engine.measure_memory)
     return to_jsonable(engine.memory_report())
 
 

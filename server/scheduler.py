@@ -125,9 +125,23 @@ class Scheduler:
         try:
             async with self._run_lock:
                 report = await self._execute(generation, job)
+        except asyncio.CancelledError:
+            # The request was cancelled ($/cancelRequest): stop the engine too.
+            if self._generation == generation:
+                self._generation += 1
+            raise
         finally:
             self.hooks.on_run_end(report)
         return report
+
+    async def measure(self, job: Callable[..., None]) -> None:
+        """Run ``job(should_cancel=...)`` between checks: a measurement, no results."""
+        generation = self._generation
+        loop = asyncio.get_running_loop()
+        async with self._run_lock:
+            await loop.run_in_executor(
+                None, lambda: job(should_cancel=lambda: self._generation != generation)
+            )
 
     async def _execute(
         self,

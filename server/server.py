@@ -19,6 +19,7 @@ from pygls.lsp.server import LanguageServer
 
 from . import convert
 from .folders import Folder, Progress
+from .protocol import HotmodProtocol
 from .scheduler import SchedulerHooks
 from .settings import Settings, parse_settings
 
@@ -34,7 +35,10 @@ UNTRUSTED_MESSAGE = (
 class HotmodServer(LanguageServer):
     def __init__(self, trust_all: bool = False) -> None:
         super().__init__(
-            "hotmod", __version__, text_document_sync_kind=types.TextDocumentSyncKind.None_
+            "hotmod",
+            __version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.None_,
+            protocol_cls=HotmodProtocol,
         )
         self.trust_all = trust_all
         self.init_settings = Settings()

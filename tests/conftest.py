@@ -1,0 +1,50 @@
+"""Shared fixtures: throwaway workspaces on disk and engines that check them."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hotmod.core import Engine
+
+
+class Workspace:
+    """A workspace folder under ``tmp_path`` with helpers to write modules."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, files: Mapping[str, str]) -> None:
+        """Write ``{relative path: source}``; sources are dedented."""
+        for name, text in files.items():
+            target = self.root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(textwrap.dedent(text), encoding="utf-8")
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    @contextmanager
+    def engine(
+        self, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Iterator[Engine]:
+        """An engine on this workspace, importing with the running interpreter.
+
+        ``environ`` defaults to an empty mapping so that a developer's own
+        ``HOTMOD_DEV_MODE`` cannot change what the tests see.
+        """
+        settings: dict[str, Any] = {"python": sys.executable, **overrides}
+        with Engine(self.root, settings, environ={} if environ is None else environ) as engine:
+            yield engine
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Workspace:
+    root = tmp_path / "ws"
+    root.mkdir()
+    return Workspace(root)

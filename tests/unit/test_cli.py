@@ -1,0 +1,321 @@
+"""``hotmod check``: exit status, text and JSON output, targets, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hotmod.core import __version__
+from hotmod.core.cli import main
+
+from ..conftest import Workspace
+
+TEXT_LINE = re.compile(
+    r"^(?P<path>[^\s:]+):(?P<line>\d+):(?P<col>\d+): (?P<code>[a-z-]+) (?P<msg>.+)$"
+)
+
+BROKEN = {
+    "pyproject.toml": "[project]\nname = 'demo'\n",
+    "a.py": "def f():\n    return 1\n",
+    "b.py": "import os\nfrom a import g\n",
+    "c.py": "import b\n",
+    "d.py": "X = 1\n",
+}
+
+
+@pytest.fixture
+def project(workspace: Workspace, monkeypatch: pytest.MonkeyPatch) -> Workspace:
+    """A workspace that is also the current directory, with HOTMOD_* unset."""
+    monkeypatch.chdir(workspace.root)
+    monkeypatch.delenv("HOTMOD_DEV_MODE", raising=False)
+    return workspace
+
+
+def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["check", "--python", sys.executable, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def hotmod_command() -> list[str]:
+    """The installed console script next to this interpreter, else ``-m``."""
+    script = Path(sys.executable).with_name("hotmod")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "hotmod.core.cli"]
+
+
+def test_exit_0_when_everything_loads(
+    project: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write({"pyproject.toml": "", "a.py": "X = 1\n", "pkg/__init__.py": "", "pkg/m.py": ""})
+    code, out, err = run([], capsys)
+    assert code == 0
+    assert out.startswith("All 3 modules import cleanly (")
+    assert err == ""
+
+
+def test_exit_1_and_linter_lines_when_something_fails(
+    project: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write(BROKEN)
+    code, out, _ = run([], capsys)
+    assert code == 1
+    lines = out.splitlines()
+    diagnostics = [m.groupdict() for m in map(TEXT_LINE.match, lines) if m]
+    assert diagnostics == [
+        {
+            "path": "b.py",
+            "line": "2",
+            "col": "1",
+            "code": "import-error",
+            "msg": "ImportError: cannot import name 'g' from 'a'",
+        },
+        {
+            "path": "c.py",
+            "line": "1",
+            "col": "1",
+            "code": "dependency-error",
+            "msg": "importing 'b' failed: ImportError: cannot import name 'g' from 'a'",
+        },
+    ]
+    assert "    a.py:1: module 'a' is defined here" in lines
+    assert lines[-1].startswith("2 of 4 modules failed to import (")
+
+
+def test_color_always_paints_and_never_does_not(
+    project: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write(BROKEN)
+    assert "\033[" in run(["--color", "always"], capsys)[1]
+    assert "\033[" not in run(["--color", "never"], capsys)[1]
+
+
+def test_naming_a_module_checks_it_and_its_dependents(
+    project: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write(BROKEN)
+    code, out, _ = run(["--format", "json", "a"], capsys)
+    assert code == 1
+    assert [m["name"] for m in json.loads(out)["modules"]] == ["a", "b", "c"]
+    code, out, _ = run(["--format", "json", "d"], capsys)
+    assert code == 0
+    assert [m["name"] for m in json.loads(out)["modules"]] == ["d"]
+
+
+def test_naming_a_file_or_folder(project: Workspace, capsys: pytest.CaptureFixture[str]) -> None:
+    project.write({**BROKEN, "pkg/__init__.py": "", "pkg/m.py": "import d\n"})
+    code, out, _ = run(["--format", "json", "d.py"], capsys)
+    assert code == 0
+    assert [m["name"] for m in json.loads(out)["modules"]] == ["d", "pkg.m"]
+    code, out, _ = run(["--format", "json", "pkg"], capsys)
+    assert [m["name"] for m in json.loads(out)["modules"]] == ["pkg", "pkg.m"]
+
+
+def test_root_is_found_from_a_target_path(
+    workspace: Workspace,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    workspace.write(BROKEN)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out, _ = run(["--format", "json", str(workspace.path("d.py"))], capsys)
+    assert code == 0
+    (module,) = json.loads(out)["modules"]
+    assert module["path"] == str(workspace.path("d.py"))
+
+
+def assert_shape(value: Any, shape: dict[str, type | tuple[type, ...]]) -> None:
+    assert isinstance(value, dict)
+    assert set(value) == set(shape), sorted(value)
+    for key, kind in shape.items():
+        assert isinstance(value[key], kind), (key, value[key])
+
+
+def test_json_output_matches_the_documented_shape(
+    project: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write({**BROKEN, "s.py": "x = 1\ndef f(:\n    pass\n"})
+    code, out, _ = run(["--format", "json"], capsys)
+    assert code == 1
+    data = json.loads(out)
+    assert_shape(data, {"version": int, "python": str, "modules": list})
+    assert data["version"] == 1
+    assert data["python"] == ".".join(map(str, sys.version_info[:3]))
+    assert [m["name"] for m in data["modules"]] == ["a", "b", "c", "d", "s"]
+    for module in data["modules"]:
+        assert_shape(
+            module,
+            {
+                "name": str,
+                "path": str,
+                "status": str,
+                "load_ms": float,
+                "self_ms": float,
+                "memory_bytes": int,
+                "diagnostics": list,
+            },
+        )
+        assert Path(module["path"]).is_absolute()
+        assert Path(module["path"]) == project.path(module["name"] + ".py")
+        assert module["status"] == ("ok" if module["name"] in ("a", "d") else "error")
+        assert (module["diagnostics"] == []) == (module["status"] == "ok")
+        for diagnostic in module["diagnostics"]:
+            assert_shape(
+                diagnostic,
+                {
+                    "path": str,
+                    "line": int,
+                    "column": int,
+                    "end_line": int,
+                    "end_column": int,
+                    "code": str,
+                    "severity": str,
+                    "message": str,
+                    "related": list,
+                },
+            )
+            assert diagnostic["path"] == module["path"]
+            assert diagnostic["severity"] == "error"
+            for related in diagnostic["related"]:
+                assert_shape(related, {"path": str, "line": int, "message": str})
+                assert Path(related["path"]).is_absolute()
+    by_name = {m["name"]: m for m in data["modules"]}
+    # 1-based lines and columns
+    (syntax,) = by_name["s"]["diagnostics"]
+    assert (syntax["code"], syntax["line"], syntax["column"]) == ("syntax-error", 2, 7)
+    assert (syntax["end_line"], syntax["end_column"]) == (2, 8)
+    (imp,) = by_name["b"]["diagnostics"]
+    assert (imp["code"], imp["line"], imp["column"]) == ("import-error", 2, 1)
+    assert imp["end_column"] == len("from a import g") + 1
+    (dep,) = by_name["c"]["diagnostics"]
+    assert dep["code"] == "dependency-error"
+    assert dep["related"] == [
+        {
+            "path": str(project.path("b.py")),
+            "line": 2,
+            "message": "ImportError: cannot import name 'g' from 'a'",
+        }
+    ]
+
+
+def test_dev_flag_reports_slow_loads(
+    project: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write(
+        {
+            "pyproject.toml": "[tool.hotmod]\nslow_threshold_ms = 50\n",
+            "sleepy.py": "import time\ntime.sleep(0.12)\n",
+        }
+    )
+    code, out, _ = run([], capsys)
+    assert (code, "slow-load" in out) == (0, False)
+    code, out, _ = run(["--dev"], capsys)
+    assert code == 0  # a warning does not fail the check
+    assert re.search(r"^sleepy\.py:1:1: slow-load module 'sleepy' takes \d+ ms", out, re.M)
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "message"),
+    [
+        pytest.param(
+            {"pyproject.toml": "[tool.hotmod]\nimport_timeout_s = 'x'\n", "a.py": ""},
+            [],
+            "import_timeout_s must be a positive number of seconds",
+            id="bad-config",
+        ),
+        pytest.param(
+            {"pyproject.toml": "[tool.hotmod\n", "a.py": ""}, [], "invalid TOML", id="bad-toml"
+        ),
+        pytest.param(
+            {"pyproject.toml": "", "a.py": ""},
+            ["no_such_module"],
+            "no_such_module: no such file, folder or project module",
+            id="unknown-target",
+        ),
+        pytest.param(
+            {"pyproject.toml": "", "a.py": "", "notes/readme.txt": ""},
+            ["notes"],
+            "notes: no project modules there",
+            id="folder-without-modules",
+        ),
+        pytest.param(
+            {"pyproject.toml": "", "a.py": ""},
+            ["--python", "/nonexistent/python3"],
+            "Python interpreter not found: /nonexistent/python3",
+            id="missing-interpreter",
+        ),
+    ],
+)
+def test_exit_2_on_usage_and_configuration_errors(
+    project: Workspace,
+    capsys: pytest.CaptureFixture[str],
+    files: dict[str, str],
+    args: list[str],
+    message: str,
+) -> None:
+    project.write(files)
+    code, out, err = run(args, capsys)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("hotmod: error: ")
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_console_script_errors_without_traceback(workspace: Workspace) -> None:
+    workspace.write({"pyproject.toml": "", "a.py": "X = 1\n"})
+    proc = subprocess.run(
+        [*hotmod_command(), "check", "--python", "/nonexistent/python3"],
+        cwd=workspace.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "HOTMOD_DEV_MODE"},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "hotmod: error: Python interpreter not found: /nonexistent/python3 "
+        "(set `python` in [tool.hotmod] or pass --python)"
+    )
+
+
+def test_console_script_checks_a_workspace(workspace: Workspace) -> None:
+    workspace.write(BROKEN)
+    proc = subprocess.run(
+        [*hotmod_command(), "check", "--python", sys.executable, "--format", "json"],
+        cwd=workspace.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert [m["status"] for m in json.loads(proc.stdout)["modules"]] == [
+        "ok",
+        "error",
+        "error",
+        "ok",
+    ]
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out == f"hotmod {__version__}\n"
+    proc = subprocess.run(
+        [*hotmod_command(), "--version"], capture_output=True, text=True, timeout=60
+    )
+    assert (proc.returncode, proc.stdout) == (0, f"hotmod {__version__}\n")
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "usage: hotmod" in capsys.readouterr().out

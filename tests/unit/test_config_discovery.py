@@ -1,0 +1,212 @@
+"""Configuration, module discovery, and a missing interpreter."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from hotmod.core import ConfigError, Engine, WorkerError, load_config
+from hotmod.core.config import DEFAULT_EXCLUDE
+from hotmod.core.discovery import discover
+
+from ..conftest import Workspace
+
+
+def pyproject(workspace: Workspace, table: str) -> Path:
+    workspace.write({"pyproject.toml": f"[project]\nname = 'x'\n\n[tool.hotmod]\n{table}"})
+    return workspace.path("pyproject.toml")
+
+
+def module_names(workspace: Workspace, **overrides: object) -> list[str]:
+    return sorted(discover(load_config(workspace.root, overrides, environ={})))
+
+
+# -- [tool.hotmod] ----------------------------------------------------------------
+
+
+def test_settings_from_pyproject(workspace: Workspace) -> None:
+    pyproject(
+        workspace,
+        'import_timeout_s = 2.5\nmemory_limit_mb = 256\nexclude = ["gen_*"]\n'
+        'env = { APP_MODE = "test" }\nmodule_dirs = ["lib"]\n',
+    )
+    config = load_config(workspace.root, environ={})
+    assert config.import_timeout_s == 2.5
+    assert config.memory_limit_mb == 256
+    assert config.exclude == (*DEFAULT_EXCLUDE, "gen_*")  # added to the defaults
+    assert dict(config.env) == {"APP_MODE": "test"}
+    assert config.module_dirs == (workspace.root / "lib",)
+    # caller settings win
+    assert load_config(workspace.root, {"import_timeout_s": 7}, environ={}).import_timeout_s == 7
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "expected"),
+    [
+        ('import_timeout_s = "ten"\n', "import_timeout_s", "a positive number of seconds"),
+        ("import_timeout_s = 0\n", "import_timeout_s", "a positive number of seconds"),
+        ("memory_limit_mb = 1.5\n", "memory_limit_mb", "a positive whole number of megabytes"),
+        ("dev_mode = 1\n", "dev_mode", "true or false"),
+        ('module_dirs = "src"\n', "module_dirs", "a list of directory paths"),
+        ("exclude = [1, 2]\n", "exclude", "a list of glob patterns"),
+        ("env = { A = 1 }\n", "env", "a table of string values"),
+        ("slow_threshold_ms = -1\n", "slow_threshold_ms", "a non-negative number"),
+        ("python = 3\n", "python", "a path to a Python interpreter"),
+    ],
+)
+def test_bad_value_names_key_and_expected_type(
+    workspace: Workspace, table: str, key: str, expected: str
+) -> None:
+    file = pyproject(workspace, table)
+    with pytest.raises(ConfigError) as info:
+        load_config(workspace.root, environ={})
+    message = str(info.value)
+    assert str(file) in message
+    assert f"{key} must be {expected}" in message
+
+
+def test_bad_caller_setting_is_a_config_error(workspace: Workspace) -> None:
+    with pytest.raises(ConfigError, match=r"settings: import_timeout_s must be a positive"):
+        Engine(workspace.root, {"import_timeout_s": -1})
+
+
+def test_invalid_toml_reports_its_line(workspace: Workspace) -> None:
+    workspace.write({"pyproject.toml": "[project]\nname = 'x'\n\n[tool.hotmod\ndev_mode = true\n"})
+    with pytest.raises(ConfigError, match=r"pyproject\.toml: invalid TOML: .*line 4"):
+        load_config(workspace.root, environ={})
+
+
+def test_unknown_key_is_named(workspace: Workspace) -> None:
+    pyproject(workspace, "import_timeout = 3\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(workspace.root, environ={})
+    assert "unknown key 'import_timeout'" in str(info.value)
+    assert "import_timeout_s" in str(info.value)  # the known keys are listed
+
+
+def test_missing_workspace_and_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="workspace folder does not exist"):
+        load_config(tmp_path / "nope")
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path, config_file=tmp_path / "other.toml")
+
+
+def test_explicit_config_file(workspace: Workspace) -> None:
+    workspace.write({"conf/hotmod.toml": "[tool.hotmod]\nimport_timeout_s = 3\n"})
+    config = load_config(workspace.root, config_file=workspace.path("conf/hotmod.toml"))
+    assert config.import_timeout_s == 3
+
+
+# -- discovery --------------------------------------------------------------------
+
+
+def test_src_layout_is_detected(workspace: Workspace) -> None:
+    workspace.write(
+        {
+            "src/app/__init__.py": "",
+            "src/app/core.py": "",
+            "src/tool.py": "",
+            "scripts/run.py": "",
+            "manage.py": "",
+        }
+    )
+    config = load_config(workspace.root, environ={})
+    assert config.module_dirs == (workspace.root / "src",)
+    assert module_names(workspace) == ["app", "app.core", "tool"]
+
+
+def test_flat_layout_counts_top_level_modules_and_real_packages(workspace: Workspace) -> None:
+    workspace.write(
+        {
+            "app/__init__.py": "",
+            "app/core.py": "",
+            "manage.py": "",
+            "scripts/run.py": "",  # a plain folder at the root: not a package
+            "my-tool.py": "",  # not an importable name
+        }
+    )
+    assert load_config(workspace.root, environ={}).module_dirs == (workspace.root,)
+    assert module_names(workspace) == ["app", "app.core", "manage"]
+
+
+def test_default_excludes(workspace: Workspace) -> None:
+    workspace.write(
+        {
+            "setup.py": "",
+            "app/__init__.py": "",
+            "app/__main__.py": "",
+            "app/mod.py": "",
+            "build/__init__.py": "",
+            "build/lib.py": "",
+            "dist/__init__.py": "",
+            ".venv/__init__.py": "",
+            ".venv/lib.py": "",
+            "env/pyvenv.cfg": "home = /usr/bin\n",
+            "env/__init__.py": "",
+            "env/site.py": "",
+            "proj.egg-info/__init__.py": "",
+            "__pycache__/__init__.py": "",
+        }
+    )
+    assert module_names(workspace) == ["app", "app.mod"]
+
+
+def test_default_excludes_in_a_src_layout(workspace: Workspace) -> None:
+    workspace.write(
+        {
+            "src/app.py": "",
+            "src/setup.py": "",
+            "src/build/gen.py": "",
+            "src/.venv/lib/x.py": "",
+            "src/venv/pyvenv.cfg": "home = /usr/bin\n",
+            "src/venv/lib/y.py": "",
+            "src/node_modules/z.py": "",
+        }
+    )
+    assert module_names(workspace) == ["app"]
+
+
+def test_user_excludes_add_to_the_defaults(workspace: Workspace) -> None:
+    workspace.write({"a.py": "", "gen_a.py": "", "setup.py": "", "pkg/__init__.py": ""})
+    assert module_names(workspace, exclude=["gen_*", "pkg"]) == ["a"]
+
+
+def test_namespace_packages_under_src(workspace: Workspace) -> None:
+    workspace.write(
+        {
+            "src/ns/sub/mod.py": "from ns.other import V\n",
+            "src/ns/other.py": "V = 1\n",
+        }
+    )
+    assert module_names(workspace) == ["ns.other", "ns.sub.mod"]
+    with workspace.engine() as engine:
+        report = engine.check()
+        assert engine.dependents(["ns.other"]) == {"ns.sub.mod"}
+    assert report.ok
+    assert sorted(r.name for r in report.results) == ["ns.other", "ns.sub.mod"]
+
+
+# -- the interpreter -----------------------------------------------------------------
+
+
+def test_default_python_is_the_running_interpreter(workspace: Workspace) -> None:
+    assert load_config(workspace.root, environ={}).python == sys.executable
+
+
+def test_default_python_prefers_the_workspace_venv(workspace: Workspace) -> None:
+    venv_python = workspace.path(".venv/bin/python")
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text("")
+    assert load_config(workspace.root, environ={}).python == str(venv_python)
+
+
+@pytest.mark.parametrize("python", ["/nonexistent/bin/python3", "no-such-python-xyz"])
+def test_missing_interpreter_is_a_worker_error(workspace: Workspace, python: str) -> None:
+    workspace.write({"a.py": "X = 1\n"})
+    with (
+        workspace.engine(python=python) as engine,
+        pytest.raises(WorkerError) as info,
+    ):
+        engine.check()
+    assert f"Python interpreter not found: {python}" in str(info.value)
