@@ -7,13 +7,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hotmod-installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint unit demo bench clean
+.PHONY: help venv test lint unit vscode vsix demo bench clean
 
 help:
 	@echo "make demo   set up .venv and check the example workspace"
 	@echo "make test   set up .venv and run lint, type checks and the whole test suite"
 	@echo "make lint   ruff and mypy only"
 	@echo "make bench  benchmarks (prints ratios measured side by side)"
+	@echo "make vsix   build, test and package the VS Code extension (editors/vscode/hotmod-*.vsix)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hotmod needs Python 3.11+ (set PYTHON=...)")'
@@ -37,7 +38,12 @@ unit: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): failing"; exit 1; fi; \
 	exit $$rc
 
-test: lint unit
+# The VS Code extension: npm ci (npm registry only), compile, lint, unit
+# tests and `vsce package`.
+vscode vsix:
+	editors/vscode/ci.sh
+
+test: lint unit vscode
 
 demo: $(STAMP)
 	@echo "== hotmod check examples/  (shop.cart is broken on purpose; shop.checkout depends on it)"
@@ -54,6 +60,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) tests/benchmarks/bench_check.py
+	$(PY) tests/benchmarks/bench_lsp.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

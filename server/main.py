@@ -9,6 +9,20 @@ import sys
 from .features import build_server
 
 
+def _drop_lost_connection_noise(record: logging.LogRecord) -> bool:
+    """pygls logs every failed write once the editor has quit; one line is enough."""
+    error = record.exc_info[1] if record.exc_info else None
+    if (
+        isinstance(error, (BrokenPipeError, ConnectionError))
+        or "BrokenPipeError" in record.getMessage()
+    ):
+        if getattr(_drop_lost_connection_noise, "said", False):
+            return False
+        _drop_lost_connection_noise.said = True  # type: ignore[attr-defined]
+        record.msg, record.args, record.exc_info = "client connection lost", (), None
+    return True
+
+
 def serve(args: argparse.Namespace) -> int:
     handlers: list[logging.Handler] = []
     if args.log_file:
@@ -20,6 +34,8 @@ def serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=handlers,
     )
+    for handler in handlers:
+        handler.addFilter(_drop_lost_connection_noise)
     server = build_server(trust_all=args.trust)
     try:
         if args.tcp:

@@ -49,6 +49,16 @@ class HotmodServer(LanguageServer):
         self._tasks: set[asyncio.Future[None]] = set()  # background tasks, kept alive
         self.folders_ready = asyncio.Event()  # set once `initialized` has opened the folders
 
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        # The client went away (editor quit): there is nobody to tell.
+        if isinstance(error, (BrokenPipeError, ConnectionError)):
+            log.debug("client connection lost: %s", error)
+            return
+        try:
+            super().report_server_error(error, source)
+        except OSError:  # reporting it over a dead pipe fails too
+            log.debug("cannot report %r: client connection lost", error)
+
     # -- state ---------------------------------------------------------------
     @property
     def trusted(self) -> bool:

@@ -27,7 +27,13 @@ import psutil
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-SERVER = [sys.executable, "-m", "hotmod.server", "--trust", *os.environ.get("HOTMOD_BENCH_SERVER_ARGS", "").split()]
+SERVER = [
+    sys.executable,
+    "-m",
+    "hotmod.server",
+    "--trust",
+    *os.environ.get("HOTMOD_BENCH_SERVER_ARGS", "").split(),
+]
 
 
 def generate(root: Path, modules: int, package: str) -> str:
@@ -55,7 +61,10 @@ def generate(root: Path, modules: int, package: str) -> str:
 def floor_import(runs: int = 5) -> tuple[float, float]:
     """Median wall time (ms) and max RSS (MB) of `python -c "import pygls.lsp.server"`."""
     times, rss = [], []
-    code = "import resource, pygls.lsp.server; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    code = (
+        "import resource, pygls.lsp.server; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
     for _ in range(runs):
         start = time.perf_counter()
         out = subprocess.run(
@@ -209,9 +218,8 @@ async def run(args: argparse.Namespace) -> int:
         ),
     ]
     width = max(len(r[0]) for r in rows)
-    print(
-        f"\nhotmod LSP benchmark ({args.saves} saves, Python {sys.version.split()[0]}, {os.cpu_count()} cores)"
-    )
+    python = sys.version.split()[0]
+    print(f"\nhotmod LSP benchmark ({args.saves} saves, Python {python}, {os.cpu_count()} cores)")
     for name, value, target, verdict in rows:
         print(f"  {name:<{width}}  {value:>10}  {target:<28} {verdict}")
     return 0
