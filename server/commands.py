@@ -215,7 +215,8 @@ async def reload_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     own = next((r for r in results if r.name == module), None)
     dependents = [r for r in results if r.name != module]
     failed = sum(not r.ok for r in results)
-    message = f"Reloaded {module}" + (f" and {len(dependents)} dependents" if dependents else "")
+    noun = "dependent" if len(dependents) == 1 else "dependents"
+    message = f"Reloaded {module}" + (f" and {len(dependents)} {noun}" if dependents else "")
     message += ": all ok" if not failed else f": {failed} failed"
     return {
         "module": module,

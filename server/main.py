@@ -36,6 +36,9 @@ def serve(args: argparse.Namespace) -> int:
     )
     for handler in handlers:
         handler.addFilter(_drop_lost_connection_noise)
+    if args.log_level != "debug":
+        # pygls logs every message it sends at INFO: that is debugging output.
+        logging.getLogger("pygls").setLevel(logging.WARNING)
     server = build_server(trust_all=args.trust)
     try:
         if args.tcp:

@@ -19,6 +19,7 @@ ENGINE_KEYS = {
     "slowThresholdMs": "slow_threshold_ms",
     "devMode": "dev_mode",
     "traceMemory": "trace_memory",
+    "sideEffects": "side_effects",
 }
 SERVER_KEYS = frozenset({"reloadOnSave", "trusted"})
 

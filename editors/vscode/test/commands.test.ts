@@ -1,0 +1,106 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import {
+  SERVER_COMMANDS,
+  UsageError,
+  executeParams,
+  lensCommandId,
+  specFor,
+  targetFromArgument,
+} from '../src/commands';
+
+const FILE = 'file:///ws/shop/cart.py';
+const FOLDER = 'file:///ws';
+
+function spec(server: string) {
+  const found = specFor(server);
+  assert.ok(found, `no palette command for ${server}`);
+  return found;
+}
+
+test('each palette command calls its server command; ids differ from the server ids', () => {
+  const wiring = Object.fromEntries(SERVER_COMMANDS.map((s) => [s.id, s.server]));
+  assert.deepEqual(wiring, {
+    'hotmod.client.reloadModule': 'hotmod.reloadModule',
+    'hotmod.client.reloadAll': 'hotmod.reloadAll',
+    'hotmod.client.refresh': 'hotmod.refresh',
+    'hotmod.client.toggleDevMode': 'hotmod.toggleDevMode',
+    'hotmod.client.performanceSummary': 'hotmod.performanceSummary',
+    'hotmod.client.memoryReport': 'hotmod.memoryReport',
+    'hotmod.client.status': 'hotmod.status',
+  });
+  for (const s of SERVER_COMMANDS) {
+    assert.notEqual(s.id, s.server);
+  }
+});
+
+test('Reload Module sends the current file', () => {
+  const params = executeParams(spec('hotmod.reloadModule'), {
+    activeFileUri: FILE,
+    activeLanguageId: 'python',
+    activeFolderUri: FOLDER,
+  });
+  assert.deepEqual(params, { command: 'hotmod.reloadModule', arguments: [{ uri: FILE }] });
+});
+
+test('Reload Module: a module or URI given by the caller wins over the active file', () => {
+  const s = spec('hotmod.reloadModule');
+  const ctx = { activeFileUri: FILE, activeLanguageId: 'python' };
+  assert.deepEqual(executeParams(s, { ...ctx, explicit: { module: 'shop.checkout' } }).arguments, [
+    { module: 'shop.checkout' },
+  ]);
+  assert.deepEqual(executeParams(s, { ...ctx, explicit: { uri: 'file:///ws/shop/prices.py' } }).arguments, [
+    { uri: 'file:///ws/shop/prices.py' },
+  ]);
+});
+
+test('Reload Module without a Python file is a usage error, not a request', () => {
+  const s = spec('hotmod.reloadModule');
+  assert.throws(() => executeParams(s, {}), UsageError);
+  assert.throws(
+    () => executeParams(s, { activeFileUri: 'file:///ws/README.md', activeLanguageId: 'markdown' }),
+    /open a Python file/,
+  );
+});
+
+test('folder commands send the active folder, or nothing (the server takes the first folder)', () => {
+  for (const server of [
+    'hotmod.reloadAll',
+    'hotmod.refresh',
+    'hotmod.toggleDevMode',
+    'hotmod.performanceSummary',
+    'hotmod.memoryReport',
+    'hotmod.status',
+  ]) {
+    const s = spec(server);
+    assert.deepEqual(executeParams(s, { activeFileUri: FILE, activeFolderUri: FOLDER }), {
+      command: server,
+      arguments: [{ uri: FOLDER }],
+    });
+    assert.deepEqual(executeParams(s, {}), { command: server, arguments: [{}] });
+  }
+});
+
+test('every command sends exactly one object argument (docs/commands.md)', () => {
+  for (const s of SERVER_COMMANDS) {
+    const params = executeParams(s, { activeFileUri: FILE, activeFolderUri: FOLDER });
+    assert.equal(params.arguments.length, 1);
+    assert.equal(typeof params.arguments[0], 'object');
+  }
+});
+
+test('targets from code lens arguments and other callers', () => {
+  assert.deepEqual(targetFromArgument({ module: 'shop.cart' }), { module: 'shop.cart' });
+  assert.deepEqual(targetFromArgument({ uri: FILE }), { uri: FILE });
+  assert.deepEqual(targetFromArgument('shop.cart'), { module: 'shop.cart' });
+  assert.deepEqual(targetFromArgument(FILE), { uri: FILE });
+  assert.equal(targetFromArgument(undefined), undefined);
+  assert.equal(targetFromArgument({ module: 3 }), undefined);
+  assert.equal(targetFromArgument([FILE]), undefined);
+});
+
+test("code lenses run the client's command so that the result is shown", () => {
+  assert.equal(lensCommandId('hotmod.reloadModule'), 'hotmod.client.reloadModule');
+  assert.equal(lensCommandId('editor.action.showReferences'), 'editor.action.showReferences');
+});

@@ -1,0 +1,71 @@
+// package.json against the code and against the protocol contract (docs/commands.md).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { CLIENT_COMMANDS, SERVER_COMMANDS } from '../src/commands';
+import { CLIENT_SETTINGS, SERVER_SETTINGS } from '../src/settings';
+
+const ROOT = path.join(__dirname, '..', '..');
+const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const CONTRACT = path.join(ROOT, '..', '..', 'docs', 'commands.md');
+
+interface ContributedCommand {
+  command: string;
+  title: string;
+  category?: string;
+}
+
+test('every command is contributed under category "hotmod" with the title the code uses', () => {
+  const contributed = manifest.contributes.commands as ContributedCommand[];
+  const expected = [...SERVER_COMMANDS, ...CLIENT_COMMANDS].map((c) => ({ command: c.id, title: c.title }));
+  assert.deepEqual(
+    contributed.map((c) => ({ command: c.command, title: c.title })),
+    expected,
+  );
+  for (const c of contributed) {
+    assert.equal(c.category, 'hotmod', c.command);
+    assert.ok(!/^hotmod\.(?!client\.)/.test(c.command), `${c.command} would clash with the server's own id`);
+  }
+});
+
+test('the settings schema covers every server setting and nothing unknown', () => {
+  const properties = manifest.contributes.configuration.properties as Record<string, { markdownDescription?: string; default?: unknown }>;
+  const keys = Object.keys(properties).map((k) => k.replace(/^hotmod\./, ''));
+  assert.deepEqual(keys.sort(), [...SERVER_SETTINGS, ...CLIENT_SETTINGS].sort());
+  for (const [key, schema] of Object.entries(properties)) {
+    assert.ok(schema.markdownDescription && schema.markdownDescription.length > 20, `${key} needs a description`);
+    assert.ok('default' in schema, `${key} needs a default`);
+  }
+});
+
+test('engine settings default to null/empty so that [tool.hotmod] is not overridden', () => {
+  const properties = manifest.contributes.configuration.properties as Record<string, { default?: unknown }>;
+  for (const key of ['importTimeoutS', 'memoryLimitMb', 'slowThresholdMs', 'devMode']) {
+    assert.equal(properties[`hotmod.${key}`].default, null, key);
+  }
+  for (const key of ['moduleDirs', 'exclude']) {
+    assert.deepEqual(properties[`hotmod.${key}`].default, [], key);
+  }
+  assert.equal(properties['hotmod.python'].default, '');
+  assert.deepEqual(properties['hotmod.env'].default, {});
+  assert.equal(properties['hotmod.reloadOnSave'].default, true);
+});
+
+test('the extension refuses untrusted workspaces and targets VS Code 1.100', () => {
+  assert.equal(manifest.capabilities.untrustedWorkspaces.supported, false);
+  assert.match(manifest.engines.vscode, /^\^1\.(\d+)\./);
+  const minor = Number(/^\^1\.(\d+)\./.exec(manifest.engines.vscode)?.[1]);
+  assert.ok(minor <= 100, 'engines.vscode must accept VS Code 1.100 (code-server 4.100.3)');
+  assert.match(manifest.dependencies['vscode-languageclient'], /^\^9\./);
+});
+
+test('docs/commands.md lists exactly the commands and settings this extension knows', { skip: !fs.existsSync(CONTRACT) }, () => {
+  const text = fs.readFileSync(CONTRACT, 'utf8');
+  const commands = [...text.matchAll(/^\| `(hotmod\.\w+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual(commands.sort(), SERVER_COMMANDS.map((c) => c.server).sort());
+  const settingsSection = text.slice(text.indexOf('## Settings'), text.indexOf('## Commands'));
+  const settings = [...settingsSection.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual(settings.sort(), [...SERVER_SETTINGS, 'trusted'].sort());
+});

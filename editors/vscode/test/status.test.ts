@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { parseStatus, statusView } from '../src/status';
+
+test('idle with broken modules: "N broken", error colour', () => {
+  const view = statusView('running', parseStatus({ state: 'idle', modules: 5, broken: 2, message: '2 broken modules' }));
+  assert.equal(view.text, '$(error) hotmod: 2 broken');
+  assert.equal(view.severity, 'error');
+  assert.match(view.tooltip, /2 broken modules/);
+  assert.match(view.tooltip, /5 modules, 2 broken/);
+});
+
+test('idle and healthy, checking, untrusted, error', () => {
+  assert.equal(statusView('running', parseStatus({ state: 'idle', modules: 5, broken: 0, message: '' })).text, '$(check) hotmod');
+  const checking = statusView('running', parseStatus({ state: 'checking', modules: 5, broken: 2, message: 'checking modules' }));
+  assert.equal(checking.text, '$(sync~spin) hotmod: checking');
+  assert.equal(checking.severity, undefined);
+  assert.equal(statusView('running', parseStatus({ state: 'untrusted', modules: 0, broken: 0, message: '' })).severity, 'warning');
+  const error = statusView('running', parseStatus({ state: 'error', modules: 0, broken: 0, message: 'worker died' }));
+  assert.equal(error.text, '$(warning) hotmod: error');
+  assert.match(error.tooltip, /worker died/);
+});
+
+test("the client's own states come before the server's", () => {
+  const idle = parseStatus({ state: 'idle', modules: 1, broken: 1, message: '' });
+  assert.match(statusView('starting').text, /loading~spin/);
+  assert.equal(statusView('stopped', idle).text, '$(circle-slash) hotmod');
+  assert.equal(statusView('failed').severity, 'error');
+  assert.match(statusView('running').tooltip, /waiting for the first check/);
+});
+
+test('malformed notifications are ignored or patched', () => {
+  assert.equal(parseStatus(null), undefined);
+  assert.equal(parseStatus({ modules: 3 }), undefined);
+  assert.deepEqual(parseStatus({ state: 'idle', broken: 'x' }), { state: 'idle', modules: 0, broken: 0, message: '' });
+  assert.equal(statusView('running', parseStatus({ state: 'weird', modules: 0, broken: 0, message: '' })).text, 'hotmod: weird');
+});
