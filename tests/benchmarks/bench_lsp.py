@@ -171,9 +171,8 @@ async def run(args: argparse.Namespace) -> int:
         result = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="hotmod.reloadModule", arguments=[{"module": leaf}])
         )
-        own_ms = float(
-            result["result"]["self_ms"] if isinstance(result, dict) else result.result.self_ms
-        )
+        module = result["result"] if isinstance(result, dict) else result.result._asdict()
+        own_ms, load_ms = float(module["self_ms"]), float(module["load_ms"])
         await client.shutdown_async(None)
         client.exit(None)
         await client.stop()
@@ -201,12 +200,13 @@ async def run(args: argparse.Namespace) -> int:
             _ok(idle_rss <= floor_rss + 15),
         ),
         ("worker RSS (zygote, pandas warm)", f"{worker_rss:.1f} MB", "", ""),
-        ("module's own exec time", f"{own_ms:.1f} ms", "", ""),
+        ("module's own top-level code", f"{own_ms:.1f} ms", "", ""),
+        ("... with the project modules it imports", f"{load_ms:.1f} ms", "a fresh import runs", ""),
         (
             "save -> diagnostics p50",
             f"{p50:.1f} ms",
-            f"<= exec + 15 = {own_ms + 15:.1f} ms",
-            _ok(p50 <= own_ms + 15),
+            f"<= exec + 15 = {load_ms + 15:.1f} ms",
+            _ok(p50 <= load_ms + 15),
         ),
         ("save -> diagnostics p95", f"{p95:.1f} ms", "", ""),
         (f"cold python -c 'import {leaf}'", f"{cold_ms:.0f} ms", "", ""),
