@@ -10,7 +10,7 @@ from typing import Any
 from lsprotocol import types
 
 from . import commands, convert
-from .server import HotmodServer, settings_from
+from .server import HotmodServer, settings_from, supports
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ async def _folder_settings(
     """initializationOptions, overlaid by what the client's configuration says now."""
     base = ls.init_settings
     raw: Any = None
-    if _supports(ls, "workspace.configuration"):
+    if supports(ls, "workspace.configuration"):
         try:
             answer = await ls.workspace_configuration_async(
                 types.ConfigurationParams(
@@ -149,17 +149,8 @@ async def _folder_settings(
     )
 
 
-def _supports(ls: HotmodServer, dotted: str) -> bool:
-    value: Any = ls.client_capabilities
-    for part in dotted.split("."):
-        value = getattr(value, part, None)
-        if value is None:
-            return False
-    return bool(value)
-
-
 def _supports_dynamic_watch(ls: HotmodServer) -> bool:
-    return _supports(ls, "workspace.did_change_watched_files.dynamic_registration")
+    return supports(ls, "workspace.did_change_watched_files.dynamic_registration")
 
 
 async def _register_file_watching(ls: HotmodServer) -> None:

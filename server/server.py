@@ -233,7 +233,7 @@ class HotmodServer(LanguageServer):
                 folder.published.pop(info.name, None)
 
     def after_run(self, folder: Folder, report: CheckReport | None) -> None:
-        if _supports(self, "workspace.code_lens.refresh_support"):
+        if supports(self, "workspace.code_lens.refresh_support"):
             self.workspace_code_lens_refresh(None)
         busy = any(f.scheduler is not None and f.scheduler.busy for f in self.folders.values())
         if not busy:
@@ -259,7 +259,7 @@ class HotmodServer(LanguageServer):
 
     # -- progress ----------------------------------------------------------------
     async def begin_progress(self, folder: Folder, title: str) -> None:
-        if not _supports(self, "window.work_done_progress") or folder.engine is None:
+        if not supports(self, "window.work_done_progress") or folder.engine is None:
             return
         token = f"hotmod-{uuid.uuid4()}"
         try:
@@ -320,7 +320,8 @@ def import_costs(folder: Folder) -> dict[str, float]:
     return costs
 
 
-def _supports(server: LanguageServer, dotted: str) -> bool:
+def supports(server: LanguageServer, dotted: str) -> bool:
+    """Whether the client announced a capability, e.g. ``"window.work_done_progress"``."""
     value: Any = server.client_capabilities
     for part in dotted.split("."):
         value = getattr(value, part, None)

@@ -31,7 +31,7 @@ CONF
 tmux -L "$sock" -f "$work/tmux.conf" new-session -d -s shot -x "$cols" -y "$rows" -c "$work/shop-demo" \
   env HOTMOD_PLUGIN_DIR="$repo/editors/nvim" HOTMOD_EXE="$venv/bin/hotmod" \
   XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config" COLORTERM=truecolor \
-  "$nvim" -u "$here/demo_init.lua" shop/cart.py
+  "$nvim" --clean -u "$repo/editors/nvim/demo/init.lua"
 
 # wait until both diagnostics are on screen and the check is over
 for _ in $(seq $((wait_s * 4))); do
