@@ -229,6 +229,7 @@ class Engine:
             results=tuple(results),
             duration_ms=elapsed,
             cancelled=len(results) < len(infos),
+            skipped=tuple(sorted(set(infos) - {r.name for r in results})),
         )
 
     def check_paths(

@@ -107,6 +107,7 @@ class CheckReport:
     duration_ms: float
     removed: tuple[str, ...] = ()  # modules that no longer exist (diagnostics to clear)
     cancelled: bool = False  # superseded before every module was checked
+    skipped: tuple[str, ...] = ()  # the modules a cancelled check did not get to
 
     @property
     def ok(self) -> bool:

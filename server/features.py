@@ -144,9 +144,17 @@ async def _folder_settings(
     settings = settings_from(raw, "settings", ls)
     return Settings(
         engine={**base.engine, **settings.engine},
-        reload_on_save=settings.reload_on_save,
+        # A configuration answer without the key keeps initializationOptions' value.
+        reload_on_save=settings.reload_on_save
+        if _says(raw, "reloadOnSave")
+        else base.reload_on_save,
         trusted=base.trusted,  # trust comes from the client's trust UI, at start
     )
+
+
+def _says(raw: dict[str, Any], key: str) -> bool:
+    nested = raw.get("hotmod")
+    return key in (nested if isinstance(nested, dict) else raw)
 
 
 def _supports_dynamic_watch(ls: HotmodServer) -> bool:

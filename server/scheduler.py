@@ -1,10 +1,10 @@
-"""Turns change notifications into engine checks: debounced, coalesced, superseding.
+"""Turns change notifications into engine checks: coalesced, superseding, lossless.
 
-One scheduler per workspace folder.  Every request bumps a *generation*;
-a running check polls it and stops early when a newer request arrived, and
-results are delivered only while their generation is the newest, so an
-older check can never overwrite what a newer one found.  The paths of a
-superseded check are checked again by the next run.
+One scheduler per workspace folder.  Every request bumps a *generation*.  A
+running check polls it and stops early when a newer request arrived; the
+modules it did not get to are queued again, so no module is left unchecked.
+A result is published unless a newer generation's result for the same module
+was published already: an older check never overwrites what a newer one found.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hotmod.core.engine import Engine
 from hotmod.core.results import CheckReport, ModuleResult
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 DEBOUNCE_S = 0.03
 
 _Stamp = tuple[int, int]
+# job(should_cancel, deliver) -> report, run on a worker thread
+Job = Callable[[Callable[[], bool], Callable[[ModuleResult], None]], CheckReport]
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,10 @@ class Scheduler:
         self.hooks = hooks
         self.debounce_s = debounce_s
         self._generation = 0
-        self._pending: set[str] = set()
-        self._timer: asyncio.TimerHandle | None = None
+        self._pending: set[str] = set()  # changed paths
+        self._pending_modules: set[str] = set()  # modules a superseded run did not check
+        self._published: dict[str, int] = {}  # module -> generation of its published result
+        self._timer: asyncio.Handle | None = None
         self._drainer: asyncio.Task[None] | None = None
         self._run_lock = asyncio.Lock()
         self._stamps: dict[str, _Stamp] = {}
@@ -52,7 +56,11 @@ class Scheduler:
 
     @property
     def busy(self) -> bool:
-        return self._run_lock.locked() or bool(self._pending) or self._timer is not None
+        return (
+            self._run_lock.locked()
+            or bool(self._pending or self._pending_modules)
+            or self._timer is not None
+        )
 
     # -- change notifications ---------------------------------------------------
     def files_changed(self, paths: Iterable[str], *, save: bool = False) -> None:
@@ -85,39 +93,60 @@ class Scheduler:
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
+    def _kick_soon(self) -> None:
+        if self._timer is None and not self._closed:
+            self._timer = asyncio.get_running_loop().call_soon(self._kick)
+
     async def _drain(self) -> None:
-        while self._pending and not self._closed:
+        while (self._pending or self._pending_modules) and not self._closed:
             self.hooks.on_run_start()
             report = None
             async with self._run_lock:
                 paths, self._pending = self._pending, set()
+                modules, self._pending_modules = self._pending_modules, set()
                 generation = self._generation
                 for path in paths:
                     self._stamps[path] = _stamp(path)
                 try:
-                    report = await self._execute(generation, self._paths_job(paths))
+                    report = await self._execute(generation, self._backlog_job(paths, modules))
                 finally:
-                    if report is None or report.cancelled:
-                        self._pending |= paths  # superseded: the next run re-checks them
-            if report is not None and not report.cancelled:
+                    if report is None:  # the job failed: keep its work for the next run
+                        self._pending |= paths
+                        self._pending_modules |= modules
+            if report is not None:
+                self._pending_modules |= set(report.skipped)
                 for name in report.removed:
                     self.hooks.on_removed(name)
             self.hooks.on_run_end(report)
 
-    def _paths_job(
-        self, paths: set[str]
-    ) -> Callable[[Callable[[], bool], Callable[[ModuleResult], None]], CheckReport]:
+    def _backlog_job(self, paths: set[str], modules: set[str]) -> Job:
+        """Changed paths first (the user is waiting for them), then the backlog."""
+
         def job(cancel: Callable[[], bool], deliver: Callable[[ModuleResult], None]) -> CheckReport:
-            return self.engine.check_paths(paths, should_cancel=cancel, on_result=deliver)
+            first = self.engine.check_paths(paths, should_cancel=cancel, on_result=deliver)
+            rest = modules - {r.name for r in first.results} - set(first.skipped)
+            if not rest:
+                return first
+            second = self.engine.check(
+                rest, dependents=False, should_cancel=cancel, on_result=deliver
+            )
+            return replace(
+                first,
+                results=first.results + second.results,
+                duration_ms=first.duration_ms + second.duration_ms,
+                cancelled=first.cancelled or second.cancelled,
+                skipped=first.skipped + second.skipped,
+            )
 
         return job
 
     # -- explicit runs (commands, initial scan, settings changes) -----------------
-    async def run(
-        self,
-        job: Callable[[Callable[[], bool], Callable[[ModuleResult], None]], CheckReport],
-    ) -> CheckReport | None:
-        """Run ``job(should_cancel, deliver)`` now, superseding whatever runs."""
+    async def run(self, job: Job) -> CheckReport | None:
+        """Run ``job(should_cancel, deliver)`` now, superseding whatever runs.
+
+        Modules it does not get to because a newer request superseded it are
+        checked by the next run.
+        """
         self._generation += 1
         generation = self._generation
         self.hooks.on_run_start()
@@ -132,6 +161,9 @@ class Scheduler:
             raise
         finally:
             self.hooks.on_run_end(report)
+        if report is not None and report.skipped:
+            self._pending_modules |= set(report.skipped)
+            self._kick_soon()
         return report
 
     async def measure(self, job: Callable[..., None]) -> None:
@@ -143,11 +175,7 @@ class Scheduler:
                 None, lambda: job(should_cancel=lambda: self._generation != generation)
             )
 
-    async def _execute(
-        self,
-        generation: int,
-        job: Callable[[Callable[[], bool], Callable[[ModuleResult], None]], CheckReport],
-    ) -> CheckReport | None:
+    async def _execute(self, generation: int, job: Job) -> CheckReport | None:
         loop = asyncio.get_running_loop()
 
         def cancelled() -> bool:
@@ -159,8 +187,10 @@ class Scheduler:
         return await loop.run_in_executor(None, job, cancelled, deliver)
 
     def _deliver(self, result: ModuleResult, generation: int) -> None:
-        if generation == self._generation and not self._closed:
-            self.hooks.on_result(result)
+        if self._closed or generation < self._published.get(result.name, -1):
+            return  # a newer check of this module was published already
+        self._published[result.name] = generation
+        self.hooks.on_result(result)
 
     def close(self) -> None:
         self._closed = True

@@ -161,6 +161,8 @@ class HotmodServer(LanguageServer):
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         code = [p for p in paths if not p.endswith("pyproject.toml")]
+        if not folder.settings.reload_on_save:
+            return  # the user reloads by command
         if code and folder.scheduler is not None and self.trusted and not folder.error:
             folder.scheduler.files_changed(code)
 

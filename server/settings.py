@@ -21,7 +21,6 @@ ENGINE_KEYS = {
     "traceMemory": "trace_memory",
     "sideEffects": "side_effects",
 }
-SERVER_KEYS = frozenset({"reloadOnSave", "trusted"})
 
 
 @dataclass(frozen=True)
