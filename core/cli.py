@@ -18,6 +18,7 @@ from .serialize import report_json
 from .worker_client import WorkerError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+OUTPUT_TAIL_LINES = 10
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,6 +174,16 @@ def _print_text(report: CheckReport, out: TextIO, color: bool) -> None:
             )
             for rel in d.related:
                 out.write(f"    {_display_path(rel.path)}:{rel.span.line + 1}: {rel.message}\n")
+        if not result.ok and result.output.strip():
+            # What the module printed before failing is often the best clue.
+            lines = result.output.rstrip().splitlines()
+            shown = lines[-OUTPUT_TAIL_LINES:]
+            more = len(lines) - len(shown)
+            out.write(
+                f"    output of {result.name}"
+                + (f" (last {len(shown)} lines):\n" if more else ":\n")
+            )
+            out.writelines(f"    | {line}\n" for line in shown)
     failed = len(report.failed)
     total = len(report.results)
     seconds = report.duration_ms / 1000.0

@@ -174,6 +174,9 @@ def _build(root: Path, values: Mapping[str, Any], environ: Mapping[str, str] | N
 
     if "module_dirs" in values:
         module_dirs = tuple(resolve(p) for p in values["module_dirs"])
+        missing = [str(d) for d in module_dirs if not d.is_dir()]
+        if missing:
+            raise ConfigError(f"module_dirs: no such folder: {', '.join(missing)}")
     else:
         module_dirs = detect_module_dirs(root)
     python = values.get("python")

@@ -281,6 +281,8 @@ def _crash_message(raw: Mapping[str, Any], where: _RawFrame | None) -> str:
     dump = str(raw.get("traceback_dump") or "")
     if dump.startswith("Hard exit"):
         return f"os._exit({code}) called{at}: the process ended during import"
+    if code is None:
+        return f"the worker process died during the check{at}"
     return f"the process exited with status {code} during import{at}"
 
 

@@ -53,6 +53,8 @@ def module_json(r: ModuleResult) -> dict[str, Any]:
         "self_ms": round(r.self_ms, 3),
         "memory_bytes": r.memory.bytes,
         "diagnostics": [diagnostic_json(d) for d in r.diagnostics],
+        "output": r.output,  # what the module printed (capped)
+        "output_truncated": r.output_truncated,
     }
 
 

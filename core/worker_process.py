@@ -17,14 +17,19 @@ cold third-party imports).
 Protocol: one JSON object per line on dedicated pipes (never stdout, which
 belongs to user code).
 
-  server -> worker   {"op": "init", "paths": [...], "files": [...], "warm": [...]}
-                     {"op": "files", "files": [...]}
-                     {"op": "warm", "modules": [...]}
+  server -> worker   {"op": "init", "paths": [...], "files": [...], "warm": [...],
+                      "max_children": n}
+                     {"op": "files", "files": [...]}         (after a rescan)
+                     {"op": "warm", "modules": [...]}        (new third-party imports)
                      {"op": "check", "id": 1, "module": "pkg.mod",
                       "timeout_s": 10, "memory_limit_mb": 1024,
-                      "output_limit": 65536}
+                      "output_limit": 65536, "trace_memory": false, ...}
+                     {"op": "cancel", "ids": [...]}          (drop queued checks)
                      {"op": "shutdown"}
-  worker -> server   {"event": "ready", "pid": ..., "python": ..., "warm": {...}}
+  worker -> server   {"event": "ready", "protocol": 1, "pid": ..., "python": ...,
+                      "executable": ..., "fork": bool, "warm": {name: {"ok", "ms"}},
+                      "rss_baseline": bytes}
+                     {"event": "warmed", "warm": {...}}
                      {"event": "result", "id": 1, "result": {...}}
 """
 
@@ -230,18 +235,31 @@ def _rss_bytes():
             return 0
 
 
+def _top_level_names(files, paths):
+    """Top-level module names of the project files (``app`` for app/decimal.py)."""
+    tops = set()
+    for f in files:
+        for base in paths:
+            if f.startswith(base.rstrip(os.sep) + os.sep):
+                first = f[len(base.rstrip(os.sep)) + 1 :].split(os.sep)[0]
+                tops.add(first[:-3] if first.endswith(".py") else first)
+                break
+    return tops
+
+
 def _limit_memory(limit_mb):
     if not limit_mb:
         return
     try:
         import resource
 
-        vm = 0
         try:
             with open("/proc/self/statm") as f:
                 vm = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
         except (OSError, ValueError):
-            pass
+            # The limit counts address space the warm child already has;
+            # without knowing it, an absolute limit would fail every check.
+            return
         limit = vm + int(limit_mb) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ImportError, ValueError, OSError):
@@ -457,7 +475,7 @@ class Zygote:
     def warm(self, modules):
         if not self.use_fork:
             return
-        project_tops = {os.path.basename(f).split(".")[0] for f in self.state["files"]}
+        project_tops = _top_level_names(self.state["files"], self.state["paths"])
         for name in modules:
             if name in _NEVER_WARM or name in sys.modules or name.split(".")[0] in project_tops:
                 continue

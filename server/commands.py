@@ -155,20 +155,11 @@ def _usable(folder: Folder, name: str) -> Folder:
     return folder
 
 
-async def _blocking(fn: Callable[[], Any]) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(None, fn)
-
-
-def _report_json(report: CheckReport | None, added: tuple[str, ...] = ()) -> dict[str, Any]:
-    if report is None:
-        return {
-            "modules": 0,
-            "failed": 0,
-            "duration_ms": 0.0,
-            "results": [],
-            "added": [],
-            "removed": [],
-        }
+def _report_json(
+    folder: Folder, name: str, report: CheckReport | None, added: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    if report is None:  # the worker could not run (the user was told why)
+        raise JsonRpcInternalError(f"{name}: {folder.error or 'the check did not run'}")
     return {
         "modules": len(report.results),
         "failed": len(report.failed),
@@ -230,7 +221,7 @@ async def reload_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
 @command("hotmod.reloadAll")
 async def reload_all(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     folder, _ = _folder(ls, argument, "hotmod.reloadAll")
-    return _report_json(await ls.check_folder(folder))
+    return _report_json(folder, "hotmod.reloadAll", await ls.check_folder(folder))
 
 
 @command("hotmod.refresh")
@@ -240,7 +231,7 @@ async def refresh(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     before = set(folder.engine.modules)
     report = await ls.check_folder(folder, title="hotmod: refreshing modules", refresh=True)
     after = set(folder.engine.modules)
-    return _report_json(report, tuple(sorted(after - before)))
+    return _report_json(folder, "hotmod.refresh", report, tuple(sorted(after - before)))
 
 
 @command("hotmod.toggleDevMode", keys=("enabled",))

@@ -12,7 +12,17 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from .conftest import Session
 
-MODULE_KEYS = {"name", "path", "status", "load_ms", "self_ms", "memory_bytes", "diagnostics"}
+MODULE_KEYS = {
+    "name",
+    "path",
+    "status",
+    "load_ms",
+    "self_ms",
+    "memory_bytes",
+    "diagnostics",
+    "output",
+    "output_truncated",
+}
 
 
 async def test_reload_module_by_name_and_by_uri(lsp: Session, shop: Path) -> None:

@@ -161,6 +161,8 @@ def test_json_output_matches_the_documented_shape(
                 "self_ms": float,
                 "memory_bytes": int,
                 "diagnostics": list,
+                "output": str,
+                "output_truncated": bool,
             },
         )
         assert Path(module["path"]).is_absolute()
@@ -319,3 +321,17 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "usage: hotmod" in capsys.readouterr().out
+
+
+def test_text_output_shows_what_a_failing_module_printed(
+    project: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = "".join(f"print('step {i}')\n" for i in range(15))
+    project.write(
+        {"app.py": lines + "raise RuntimeError('no database')\n", "ok.py": "print('hi')\n"}
+    )
+    code, out, _ = run(["--color", "never"], capsys)
+    assert code == 1
+    assert "    output of app (last 10 lines):\n    | step 5\n" in out
+    assert "    | step 14\n" in out and "step 4\n" not in out
+    assert "output of ok" not in out  # only failing modules' output is shown

@@ -31,6 +31,7 @@ def test_settings_from_pyproject(workspace: Workspace) -> None:
         'import_timeout_s = 2.5\nmemory_limit_mb = 256\nexclude = ["gen_*"]\n'
         'env = { APP_MODE = "test" }\nmodule_dirs = ["lib"]\n',
     )
+    (workspace.root / "lib").mkdir()
     config = load_config(workspace.root, environ={})
     assert config.import_timeout_s == 2.5
     assert config.memory_limit_mb == 256
