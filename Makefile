@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hotmod-installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint unit vscode vsix e2e-vscode demo bench clean
+.PHONY: help venv test lint unit docs vscode vsix e2e-vscode demo bench clean
 
 help:
 	@echo "make demo   set up .venv and check the example workspace"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint   ruff and mypy only"
 	@echo "make bench  benchmarks (prints ratios measured side by side)"
 	@echo "make vsix   build, test and package the VS Code extension (editors/vscode/hotmod-*.vsix)"
+	@echo "make docs   build the documentation site into site/ (mkdocs --strict)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hotmod needs Python 3.11+ (set PYTHON=...)")'
@@ -50,7 +51,12 @@ vscode vsix:
 e2e-vscode: $(STAMP) vscode
 	HOTMOD_PYTHON=$(abspath $(PY)) tests/e2e/vscode/run.sh --apt --no-screenshot
 
-test: lint unit vscode e2e-vscode
+# The documentation site; --strict turns broken links and missing pages into errors.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+	@echo "== docs: built site/index.html"
+
+test: lint unit docs vscode e2e-vscode
 
 demo: $(STAMP)
 	@echo "== hotmod check examples/  (shop.cart is broken on purpose; shop.checkout depends on it)"
