@@ -11,6 +11,7 @@ export const SERVER_SETTINGS = [
   'memoryLimitMb',
   'slowThresholdMs',
   'devMode',
+  'traceMemory',
   'reloadOnSave',
 ] as const;
 

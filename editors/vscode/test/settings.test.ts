@@ -97,6 +97,7 @@ test('SERVER_SETTINGS is the settings table of docs/commands.md minus trusted', 
     'python',
     'reloadOnSave',
     'slowThresholdMs',
+    'traceMemory',
   ]);
 });
 
