@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hotmod-installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint unit docs vscode vsix e2e-vscode demo bench clean
+.PHONY: help venv test lint unit docs vscode vsix e2e-setup e2e-vscode demo bench clean
 
 help:
 	@echo "make demo   set up .venv and check the example workspace"
@@ -48,15 +48,20 @@ vscode vsix:
 # against the packaged extension and the real server. Cached under
 # ~/.cache/hotmod-e2e; installs Debian's chromium, libkrb5-dev and ripgrep
 # when missing (about 4 minutes from nothing, 35 s warm).
-e2e-vscode: $(STAMP) vscode
+e2e-vscode: $(STAMP) vscode e2e-setup
 	HOTMOD_PYTHON=$(abspath $(PY)) tests/e2e/vscode/run.sh --apt --no-screenshot
+
+# Debian's chromium (also used by the HTML report test), ripgrep, libkrb5-dev
+# and code-server: installed once, when missing.
+e2e-setup:
+	tests/e2e/vscode/setup.sh --apt
 
 # The documentation site; --strict turns broken links and missing pages into errors.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 	@echo "== docs: built site/index.html"
 
-test: lint unit docs vscode e2e-vscode
+test: lint e2e-setup unit docs vscode e2e-vscode
 
 demo: $(STAMP)
 	@echo "== hotmod check examples/  (shop.cart is broken on purpose; shop.checkout depends on it)"

@@ -65,6 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
         help="colour output (default: auto)",
     )
 
+    profile = sub.add_parser(
+        "profile",
+        help="profile one module's import: hottest lines, import tree, HTML report",
+        description=(
+            "Import MODULE fresh under a profiler (third-party imports warm, as in a check) and "
+            "print its hottest top-level lines, its import tree and its slowest functions; "
+            "write an HTML report with an icicle chart. Exit status: 0 the module imports, "
+            "1 it fails (the profile covers it up to the failure), 2 usage or configuration error."
+        ),
+    )
+    profile.add_argument("module", metavar="MODULE", help="a dotted module name or a file")
+    profile.add_argument(
+        "--html", metavar="FILE", help="write the report here (default: hotmod's cache folder)"
+    )
+    _common_options(profile)
+
+    history = sub.add_parser(
+        "history",
+        help="print a module's recorded load times",
+        description=(
+            "Print the load times hotmod recorded for MODULE (every check, by the language "
+            "server and by `hotmod check`), oldest first, with a sparkline on a terminal. "
+            "Runs no code. Exit status: 0, 1 when nothing is recorded, 2 usage error."
+        ),
+    )
+    history.add_argument("module", metavar="MODULE", help="a dotted module name or a file")
+    history.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="the last N loads (default: 50)"
+    )
+    _common_options(history, python=False)
+
     serve = sub.add_parser(
         "serve", help="run the language server", description="Run the hotmod language server."
     )
@@ -77,6 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _common_options(parser: argparse.ArgumentParser, python: bool = True) -> None:
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
+    if python:
+        parser.add_argument(
+            "--python", metavar="PY", help="interpreter to import with (default: the workspace's)"
+        )
+    parser.add_argument(
+        "--config", metavar="FILE", help="read [tool.hotmod] from FILE instead of pyproject.toml"
+    )
+    parser.add_argument(
+        "--root", metavar="DIR", help="workspace root (default: nearest folder with pyproject.toml)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -85,6 +132,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args, sys.stdout, sys.stderr)
         except BrokenPipeError:
             # `hotmod check | head`: the reader left; say nothing more.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_FAILED
+    if args.command in ("profile", "history"):
+        from .cli_profile import history_command, profile_command
+
+        run = profile_command if args.command == "profile" else history_command
+        try:
+            return run(args, sys.stdout, sys.stderr)
+        except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_FAILED
     if args.command == "serve":

@@ -44,7 +44,14 @@ class Config:
     dev_mode: bool = False
     output_limit_bytes: int = 64 * 1024
     trace_memory: bool = False
+    side_effects: str = "warn"  # "warn", "block" or "off": see docs/security.md
+    history: bool = True  # record load times per module (docs/profiling.md)
+    history_keep: int = 200  # loads kept per module
+    regression_ratio: float = 1.5  # load-regression: slower than the median by this factor...
+    regression_min_ms: float = 25.0  # ...and by at least this many ms
 
+
+SIDE_EFFECT_MODES = ("warn", "block", "off")
 
 # key -> (expected python type(s), description used in error messages)
 _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
@@ -58,6 +65,11 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "dev_mode": ((bool,), "true or false"),
     "output_limit_bytes": ((int,), "a positive whole number of bytes"),
     "trace_memory": ((bool,), "true or false"),
+    "side_effects": ((str,), 'one of "warn", "block" or "off"'),
+    "history": ((bool,), "true or false"),
+    "history_keep": ((int,), "a positive whole number of loads"),
+    "regression_ratio": ((int, float), "a number greater than 1"),
+    "regression_min_ms": ((int, float), "a non-negative number of milliseconds"),
 }
 
 KNOWN_KEYS = frozenset(_SCHEMA)
@@ -109,6 +121,14 @@ def validate(values: Mapping[str, Any], source: str) -> dict[str, Any]:
             ok = value > 0
         if ok and key == "slow_threshold_ms":
             ok = value >= 0
+        if ok and key == "history_keep":
+            ok = value > 0
+        if ok and key == "regression_ratio":
+            ok = value > 1
+        if ok and key == "regression_min_ms":
+            ok = value >= 0
+        if ok and key == "side_effects":
+            ok = value in SIDE_EFFECT_MODES
         if not ok:
             raise ConfigError(f"{source}: {key} must be {expected}, got {_describe(value)}")
         clean[key] = value

@@ -118,6 +118,8 @@ def build_result(
             )
         )
 
+    diagnostics.extend(side_effect_diagnostics(raw, info, lines))
+
     output = str(raw.get("output") or "")
     return ModuleResult(
         name=info.name,
@@ -137,6 +139,39 @@ def build_result(
         imported=tuple(n for n in timings if n != info.name),
         worker_pid=raw.get("pid"),
     )
+
+
+def side_effect_diagnostics(
+    raw: Mapping[str, Any], info: ModuleInfo, lines: SourceLines
+) -> list[Diagnostic]:
+    """``side-effect`` warnings for what this module's own lines did at import.
+
+    The worker names the innermost project frame of each event; events of a
+    dependency's lines belong to the dependency's own check.  An event with no
+    project frame on the stack (a thread of a third-party package) is the
+    checked module's, at its first line.
+    """
+    own_file = str(info.path)
+    found: list[Diagnostic] = []
+    for event in raw.get("side_effects") or []:
+        if not isinstance(event, Mapping):
+            continue
+        file, line = event.get("file"), event.get("line")
+        if file is not None and file != own_file:
+            continue
+        message = f"side effect at import: the module {event.get('what') or event.get('event')}"
+        if event.get("blocked"):
+            message += "; blocked (sideEffects = block)"
+        found.append(
+            Diagnostic(
+                path=info.path,
+                span=lines.whole_line(own_file, int(line) if file is not None and line else 1),
+                code=Code.SIDE_EFFECT,
+                severity=Severity.WARNING,
+                message=message,
+            )
+        )
+    return found
 
 
 class _Context:

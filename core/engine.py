@@ -12,16 +12,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import psutil
+
+from .cachedir import workspace_cache_dir
 from .config import Config, load_config
 from .diagnose import SourceLines, build_result
 from .discovery import ModuleInfo, discover
 from .graph import ImportGraph
+from .history import History, HistoryPoint, Trend, regression_diagnostic
 from .imports import ParsedModule, external_top_levels, parse_imports
+from .profile import ModuleProfile, ProfileUnavailable, build_profile
+from .profile_report import write_report
 from .results import CheckReport, ModuleResult, RefreshOutcome, ReloadOutcome
-from .stats import LoadStats, MemoryReport, PerformanceSummary
+from .stats import HistoryComparison, LoadStats, MemoryReport, PerformanceSummary
 from .worker_client import RawResult, Worker, WorkerDied
 
 _FileStamp = tuple[int, int]
+# A profiled import runs under a tracer, several times slower than a check.
+PROFILE_TIMEOUT_FACTOR = 4.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,10 @@ class Engine:
         self._worker: Worker | None = None
         self._scanned = False
         self._last_check: tuple[float, float] | None = None
+        self._history: History | None = None
+        # Problems worth telling the user that are not about a module (e.g. an
+        # unreadable history database); called from any thread.
+        self.on_warning: Callable[[str], None] | None = None
 
     # -- configuration ------------------------------------------------------
     @property
@@ -309,6 +321,7 @@ class Engine:
                 config.memory_limit_mb,
                 config.output_limit_bytes,
                 trace_memory=config.trace_memory,
+                side_effects=config.side_effects,
             )
 
         futures = {name: submit(name) for name in infos}
@@ -343,6 +356,8 @@ class Engine:
                 lines=lines,
             )
             edges = [(str(a), str(b)) for a, b in raw.get("edges") or []]
+            if record:
+                result = self._observe(result, config)
             with self._lock:
                 if name in self._modules and record:
                     self._graph.add_observed(edges)
@@ -401,7 +416,119 @@ class Engine:
         return RefreshOutcome(delta.added, delta.removed, report)
 
     def performance_summary(self) -> PerformanceSummary:
-        return self._stats.performance_summary(self.config.slow_threshold_ms)
+        summary = self._stats.performance_summary(self.config.slow_threshold_ms)
+        history = self._history
+        if history is None:
+            return summary
+        # The slowest modules now, next to their median before (survives restarts).
+        compared = []
+        for timing in summary.slowest:
+            trend = history.trend(timing.module)
+            compared.append(
+                HistoryComparison(
+                    module=timing.module,
+                    now_ms=timing.self_ms,
+                    median_ms=trend.median_ms if trend else None,
+                    samples=trend.samples if trend else 0,
+                    change_pct=round(100 * trend.change, 1) if trend else None,
+                    regression=bool(trend and trend.regression),
+                )
+            )
+        regressions = tuple(
+            sorted(
+                name
+                for name in self.results()
+                if (trend := history.trend(name)) is not None and trend.regression
+            )
+        )
+        message = summary.message
+        if regressions:
+            message += f"; {len(regressions)} slower than usual: {', '.join(regressions[:3])}"
+        return replace(summary, history=tuple(compared), regressions=regressions, message=message)
+
+    # -- history ----------------------------------------------------------------
+    def _history_store(self, config: Config) -> History | None:
+        with self._lock:
+            if not config.history:
+                return None
+            if self._history is None:
+                self._history = History(
+                    config.root, keep=config.history_keep, on_warning=self._warn
+                )
+            self._history.keep = config.history_keep
+            return self._history
+
+    def _observe(self, result: ModuleResult, config: Config) -> ModuleResult:
+        """Record a load in the history; a markedly slower one gets ``load-regression``."""
+        history = self._history_store(config)
+        if history is None:
+            return result
+        trend = history.observe(result, config.regression_ratio, config.regression_min_ms)
+        if trend is None or not trend.regression:
+            return result
+        diagnostic = regression_diagnostic(result, trend)
+        return replace(result, diagnostics=(*result.diagnostics, diagnostic))
+
+    def _warn(self, message: str) -> None:
+        callback = self.on_warning
+        if callback is not None:
+            callback(message)
+
+    def trend(self, name: str) -> Trend | None:
+        """The latest load of ``name`` against its recent median (None: too little history)."""
+        history = self._history
+        return history.trend(name) if history is not None else None
+
+    def history(self, name: str, limit: int = 200) -> list[HistoryPoint]:
+        """Recorded loads of ``name``, oldest first; reads the database, runs no code."""
+        history = self._history or History(self.root, keep=self.config.history_keep)
+        return history.series(name, limit)
+
+    # -- profiling ------------------------------------------------------------------
+    def profile(self, name: str, *, html: Path | None = None) -> ModuleProfile:
+        """Import ``name`` fresh under the profiler; write the HTML report.
+
+        A measurement like ``measure_memory``: verdicts, counts and history stay.
+        The report goes to ``html``, else to the workspace's cache folder.
+        Raises ProfileUnavailable when the import ends without a profile.
+        """
+        with self._lock:
+            self._ensure_scanned()
+            info = self._modules.get(name)
+            if info is None:
+                raise ProfileUnavailable(f"unknown module {name!r}: not found in {self.root}")
+            config = self.config
+            worker = self._ensure_worker()
+            by_file = dict(self._by_file)
+        timeout = config.import_timeout_s * PROFILE_TIMEOUT_FACTOR
+        future = worker.check(
+            name,
+            timeout,
+            config.memory_limit_mb,
+            config.output_limit_bytes,
+            side_effects=config.side_effects,
+            profile=True,
+        )
+        try:
+            raw = future.result(timeout=timeout + 60.0)
+        except (WorkerDied, FutureTimeout) as exc:
+            raise ProfileUnavailable(f"cannot profile {name}: the worker failed ({exc})") from None
+        result = build_result(
+            raw,
+            info,
+            by_file,
+            timeout_s=timeout,
+            memory_limit_mb=config.memory_limit_mb,
+            slow_threshold_ms=config.slow_threshold_ms,
+            dev_mode=config.dev_mode,
+        )
+        profile = build_profile(raw, result)
+        target = html or workspace_cache_dir(self.root) / "profiles" / f"{name}.html"
+        try:
+            return replace(profile, html=write_report(profile, target))
+        except OSError as exc:
+            self._warn(f"cannot write the profile report {target}: {exc.strerror or exc}")
+            return profile
 
     def measure_memory(self, *, should_cancel: Callable[[], bool] | None = None) -> None:
         """Re-import the checked modules with tracemalloc to attribute memory to files.
@@ -423,7 +550,22 @@ class Engine:
         """Memory per module, largest first; ``measure`` runs ``measure_memory`` first."""
         if measure:
             self.measure_memory()
-        return self._stats.memory_report()
+        report = self._stats.memory_report()
+        with self._lock:
+            worker = self._worker
+        pid = worker.pid if worker is not None else None
+        if pid is None:
+            return report
+        try:
+            rss = psutil.Process(pid).memory_info().rss
+        except psutil.Error:
+            return report
+        return replace(
+            report,
+            worker_rss_bytes=rss,
+            worker_rss_mb=round(rss / (1024 * 1024), 2),
+            message=f"{report.message}; the worker (zygote) uses {rss / (1024 * 1024):.1f} MB",
+        )
 
     def warm_report(self) -> dict[str, Any]:
         """Third-party modules the worker pre-imported: ``{name: {"ok", "ms"}}`` (cold cost)."""
@@ -457,6 +599,9 @@ class Engine:
     def close(self) -> None:
         with self._lock:
             self._stop_worker()
+            history, self._history = self._history, None
+        if history is not None:
+            history.close()  # writes what is queued: the history survives a restart
 
     def __enter__(self) -> Engine:
         return self

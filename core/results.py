@@ -25,6 +25,8 @@ class Code(StrEnum):
     CRASH = "crash"
     MEMORY_LIMIT = "memory-limit"
     SLOW_LOAD = "slow-load"
+    LOAD_REGRESSION = "load-regression"
+    SIDE_EFFECT = "side-effect"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,18 @@ class ModuleTiming:
 
 
 @dataclass(frozen=True)
+class HistoryComparison:
+    """One of the slowest modules now, against its recorded loads before."""
+
+    module: str
+    now_ms: float  # self time of the latest load
+    median_ms: float | None  # median of the recent ok loads before it (None: too few)
+    samples: int
+    change_pct: float | None
+    regression: bool  # what the load-regression diagnostic says
+
+
+@dataclass(frozen=True)
 class PerformanceSummary:
     total_scans: int
     average_scan_ms: float
@@ -30,6 +42,8 @@ class PerformanceSummary:
     slow_loads: tuple[ModuleTiming, ...]  # latest loads over the slow threshold
     slow_threshold_ms: float
     message: str
+    history: tuple[HistoryComparison, ...] = ()  # the slowest now vs their history
+    regressions: tuple[str, ...] = ()  # modules whose latest load is a load-regression
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,8 @@ class MemoryReport:
     total_mb: float
     loaded_modules: int
     message: str
+    worker_rss_bytes: int | None = None  # the zygote's resident memory (warm imports)
+    worker_rss_mb: float | None = None
 
 
 class LoadStats:

@@ -112,7 +112,8 @@ class Worker:
         self._ready.clear()
         self._info = {}
         self._output_tail = []
-        threading.Thread(target=self._pump_output, args=(proc,), daemon=True).start()
+        pump = threading.Thread(target=self._pump_output, args=(proc,), daemon=True)
+        pump.start()
         threading.Thread(target=self._read_events, args=(proc, resp_r), daemon=True).start()
         init = {
             "op": "init",
@@ -121,8 +122,14 @@ class Worker:
             "warm": self._warm,
             "max_children": self.max_children,
         }
-        self._send_locked(init)
+        with contextlib.suppress(OSError):
+            # An interpreter that exits at once closes the pipe first: that
+            # is the "did not start" below, with its output, not a crash.
+            self._send_locked(init)
         if not self._ready.wait(self.ready_timeout_s) or not self._info:
+            if proc.poll() is not None:
+                # It exited: its last words may still be in the pipe.
+                pump.join(timeout=2.0)
             tail = "".join(self._output_tail).strip()[-2000:]
             self._kill_locked()
             if self._warm and not self._ready.is_set():
@@ -186,6 +193,8 @@ class Worker:
         memory_limit_mb: int,
         output_limit: int,
         trace_memory: bool = False,
+        side_effects: str = "warn",
+        profile: bool = False,
     ) -> Future[RawResult]:
         future: Future[RawResult] = Future()
         with self._lock:
@@ -203,7 +212,10 @@ class Worker:
                 "memory_limit_mb": memory_limit_mb,
                 "output_limit": output_limit,
                 "trace_memory": trace_memory,
+                "side_effects": side_effects,
             }
+            if profile:  # lines, imports and calls: see _ImportProfiler in the worker
+                request["profile"] = True
             try:
                 self._send_locked(request)
             except OSError:

@@ -24,6 +24,7 @@ belongs to user code).
                      {"op": "check", "id": 1, "module": "pkg.mod",
                       "timeout_s": 10, "memory_limit_mb": 1024,
                       "output_limit": 65536, "trace_memory": false, ...}
+                      ("profile": true: a profiled import, see _ImportProfiler)
                      {"op": "cancel", "ids": [...]}          (drop queued checks)
                      {"op": "shutdown"}
   worker -> server   {"event": "ready", "protocol": 1, "pid": ..., "python": ...,
@@ -38,6 +39,7 @@ import faulthandler
 import gc
 import importlib
 import importlib.machinery
+import importlib.util
 import json
 import os
 import select
@@ -46,6 +48,13 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
+from _thread import get_ident as _get_ident
+
+try:
+    import resource
+except ImportError:  # Windows: no rlimits
+    resource = None
 
 PROTOCOL_VERSION = 1
 _HERE = os.path.abspath(__file__)
@@ -195,10 +204,8 @@ def _columns_in_characters(syntax):
     path = syntax.get("file")
     if not path:
         return
+    # No import statements here: user code may have replaced builtins.__import__.
     try:
-        import importlib.util
-        import warnings
-
         with open(path, "rb") as f:
             text = importlib.util.decode_source(f.read())
         with warnings.catch_warnings():
@@ -227,8 +234,6 @@ def _rss_bytes():
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         try:
-            import resource
-
             scale = 1 if sys.platform == "darwin" else 1024
             return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
         except Exception:
@@ -284,6 +289,195 @@ def _guard_hard_exit(tb_file):
     return real_exit
 
 
+# -- side effects at import: a PEP 578 audit hook --------------------------------
+
+# audit event -> what it means, for the message; open/remove/rename/rmtree
+# are file changes, reported only outside the temp dir.
+_AUDITED = {
+    "socket.connect": "network",
+    "socket.getaddrinfo": "network",
+    "socket.gethostbyname": "network",
+    "socket.sendto": "network",
+    "subprocess.Popen": "process",
+    "os.system": "process",
+    "os.exec": "process",
+    "os.fork": "process",
+    "os.forkpty": "process",
+    "os.posix_spawn": "process",
+    "os.spawn": "process",
+    "open": "file",
+    "os.remove": "file",
+    "os.rename": "file",
+    "os.rmdir": "file",
+    "shutil.rmtree": "file",
+}
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+_MAX_SIDE_EFFECTS = 50
+
+
+class _SideEffectAudit:
+    """Records (and in "block" mode refuses) what a module does at import.
+
+    Audit hooks cannot be removed, so the hook stays installed in the check
+    child and is switched on only around the user's import: hotmod's own
+    harness (the traceback file, the result pipe) is never recorded.  Not a
+    sandbox: C extensions and ctypes can do all of this without an event.
+    """
+
+    def __init__(self, mode, project_files):
+        self.mode = mode
+        self.project_files = project_files
+        self.active = False
+        self.events = []
+        self.busy = set()  # threads inside the hook: events raised by the hook itself
+        self.known_files = {}  # co_filename -> absolute path if a project file, else None
+        try:
+            self.tempdir = os.path.realpath(tempfile.gettempdir())
+        except Exception:
+            self.tempdir = None
+
+    def __call__(self, event, args):
+        if not self.active or event not in _AUDITED:
+            return
+        me = _get_ident()
+        if me in self.busy:
+            return
+        self.busy.add(me)
+        try:
+            what = self._describe(event, args)
+            if what is None:
+                return
+            blocked = self.mode == "block"
+            self._record(event, what, blocked)
+        except Exception:  # e.g. MemoryError under the memory limit: never break the import
+            return
+        finally:
+            self.busy.discard(me)
+        if blocked:
+            raise PermissionError(
+                "hotmod blocked this: the module %s during import (sideEffects = block)" % what
+            )
+
+    def _describe(self, event, args):
+        """What the event does, in words (None: not a side effect worth reporting)."""
+        kind = _AUDITED[event]
+        if kind == "network":
+            return "accesses the network (%s %s)" % (event, _short_repr(args[0] if args else ""))
+        if kind == "process":
+            if event in ("os.fork", "os.forkpty"):
+                return "forks a process (%s)" % event
+            if event == "subprocess.Popen":
+                target = args[1] if len(args) > 1 and args[1] is not None else args[0]
+            elif event == "os.spawn":
+                target = args[1] if len(args) > 1 else ""
+            else:
+                target = args[0] if args else ""
+            if isinstance(target, bytes):
+                target = target.decode("utf-8", "replace")
+            return "starts a process (%s %s)" % (event, _short_repr(target))
+        if event == "open":
+            path, mode = args[0], args[1]
+            flags = args[2] if len(args) > 2 else 0
+            if isinstance(path, int):
+                return None  # an fd that is already open
+            if isinstance(mode, str):
+                writes = any(c in mode for c in "wax+")
+            else:
+                writes = bool((flags or 0) & _WRITE_FLAGS)
+            if not writes or not self._outside_temp(path):
+                return None
+            return "writes to %s (open, mode %r)" % (
+                _short_repr(_fspath(path)),
+                mode if isinstance(mode, str) else flags,
+            )
+        path = args[0] if args else None
+        if path is None or isinstance(path, int) or not self._outside_temp(path):
+            return None
+        verb = {
+            "os.remove": "deletes",
+            "os.rename": "renames",
+            "os.rmdir": "removes the directory",
+            "shutil.rmtree": "deletes the tree",
+        }[event]
+        return "%s %s (%s)" % (verb, _short_repr(_fspath(path)), event)
+
+    def _outside_temp(self, path):
+        try:
+            real = os.path.realpath(_fspath(path))
+        except Exception:
+            return True
+        if real == os.devnull:
+            return False
+        return not (self.tempdir and (real + os.sep).startswith(self.tempdir + os.sep))
+
+    def _record(self, event, what, blocked):
+        if len(self.events) >= _MAX_SIDE_EFFECTS:
+            return
+        file, line = self._responsible_line()
+        for seen in self.events:
+            # subprocess.Popen also raises os.posix_spawn/os.fork: one line, one report.
+            if seen["file"] == file and seen["line"] == line and seen["kind"] == _AUDITED[event]:
+                return
+        self.events.append(
+            {
+                "event": event,
+                "kind": _AUDITED[event],
+                "what": what,
+                "file": file,
+                "line": line,
+                "blocked": blocked,
+            }
+        )
+
+    def _responsible_line(self):
+        """The innermost frame in a project file: that module's check reports it."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            path = self.known_files.get(name, 0)
+            if path == 0:
+                path = os.path.abspath(name) if not name.startswith("<") else None
+                if path not in self.project_files or path == _HERE:
+                    path = None
+                self.known_files[name] = path
+            if path is not None:
+                return path, frame.f_lineno
+            frame = frame.f_back
+        return None, None
+
+
+def _fspath(path):
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        return str(path)
+    if isinstance(path, bytes):
+        return path.decode("utf-8", "replace")
+    return path
+
+
+def _short_repr(value):
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _start_side_effect_audit(request, state):
+    """Install the audit hook for this check (None when off or unsupported)."""
+    mode = request.get("side_effects") or "warn"
+    if mode == "off" or not hasattr(sys, "addaudithook"):
+        return None
+    audit = _SideEffectAudit(mode, state["files"])
+    sys.addaudithook(audit)
+    audit.active = True
+    return audit
+
+
+def _stop_side_effect_audit(audit, result):
+    if audit is not None:
+        audit.active = False
+        result["side_effects"] = audit.events
+
+
 def run_check(request, state, result_fd, tb_file, phases=None):
     """Import ``request["module"]`` and write one result object to ``result_fd``."""
     phases = phases if phases is not None else {}
@@ -313,6 +507,8 @@ def run_check(request, state, result_fd, tb_file, phases=None):
     rss0 = _rss_bytes()
     phases["import"] = time.monotonic()
     start = time.perf_counter()
+    audit = _start_side_effect_audit(request, state)
+    profiler = _start_profile(request, state)
     try:
         importlib.import_module(request["module"])
     except BaseException as exc:  # the verdict covers SystemExit and KeyboardInterrupt too
@@ -321,6 +517,8 @@ def run_check(request, state, result_fd, tb_file, phases=None):
             result["error"] = _describe_error(exc)
         except MemoryError:
             result["error"] = {"type": "MemoryError", "message": "", "frames": []}
+    _finish_profile(profiler, result)
+    _stop_side_effect_audit(audit, result)
     elapsed = time.perf_counter() - start
     phases["report"] = time.monotonic()
     faulthandler.cancel_dump_traceback_later()
@@ -351,6 +549,318 @@ def run_check(request, state, result_fd, tb_file, phases=None):
     # Skip interpreter shutdown: atexit handlers and non-daemon threads of
     # user code must not keep the child (or its verdict) hostage.
     real_exit(0)
+
+
+# --------------------------------------------------------------------------
+# Profiling one import ("profile": true in a check request).
+# --------------------------------------------------------------------------
+
+# The call tree is capped so that a call-heavy import cannot blow up the
+# result: deeper or further calls are folded into their caller's own time.
+_PROFILE_MAX_NODES = 5000
+_PROFILE_MAX_DEPTH = 150
+# Subtrees below this share of the whole import are folded into their caller
+# when the tree is written out (a readable chart, a small result).
+_PROFILE_MIN_SHARE = 0.0005
+# ``importlib.import_module`` is how hotmod starts the import, not user code.
+_IMPORTLIB_INIT = os.path.abspath(importlib.__file__)
+
+
+class _ImportProfiler:
+    """A deterministic profile of one import, up to its end or its failure.
+
+    * Lines: ``sys.settrace`` line events in the module's own top-level frame
+      give each line's hits, time and net traced bytes.  A line's *self*
+      figures leave out the imports it started: those are in the import tree.
+    * Imports: ``_find_and_load`` of the frozen importlib is what the C import
+      machinery calls for every module not yet in ``sys.modules`` (what
+      ``python -X importtime`` times), for ``import`` statements and
+      ``importlib.import_module`` alike; wrapping it times find + load of
+      project and cold third-party modules, nested like importtime's tree.
+    * Calls: every Python frame's ``call``/``return`` (line events off outside
+      the module's frame) builds the call tree; imports are nodes in it, so
+      the chart shows imports and calls together.  C functions count as
+      their caller's own time.
+    Only the importing thread is profiled; threads the module starts are not.
+    """
+
+    def __init__(self, target, project_files):
+        import _frozen_importlib
+        import _thread
+
+        self.get_ident = _thread.get_ident
+        self.target = target
+        self.project_files = project_files
+        self.bootstrap = _frozen_importlib
+        self.real_find_and_load = _frozen_importlib._find_and_load
+        self.thread = self.get_ident()
+        self.clock = time.perf_counter
+        self.root = self._node("import " + target, None, 0, "root")
+        self.nodes = 0
+        self.stack = []  # [node or None, start]: None folds into the caller
+        self.imports = []  # finished top-level import entries
+        self.import_stack = []
+        self.target_entry = None
+        self.target_file = None
+        self.lines = {}  # line -> [hits, seconds, self seconds, bytes, self bytes]
+        self.line = None
+        self.line_start = 0.0
+        self.line_mem = 0
+        self.nested_s = 0.0  # imports finished during the current line
+        self.nested_bytes = 0
+        self.started_tracemalloc = False
+        self.traced = None
+        self.start = 0.0
+
+    @staticmethod
+    def _node(name, path, line, kind):
+        return {
+            "name": name,
+            "file": path,
+            "line": line,
+            "kind": kind,
+            "calls": 0,
+            "s": 0.0,
+            "children": {},
+        }
+
+    # -- hooks ----------------------------------------------------------------
+    def begin(self):
+        try:
+            import tracemalloc
+
+            if not tracemalloc.is_tracing():
+                tracemalloc.start()
+                self.started_tracemalloc = True
+            self.traced = tracemalloc.get_traced_memory
+        except Exception:  # no tracemalloc (some embedded builds): time only
+            self.traced = None
+        self.bootstrap._find_and_load = self._find_and_load
+        self.start = self.clock()
+        sys.settrace(self._on_call)
+
+    def _memory(self):
+        return self.traced()[0] if self.traced is not None else 0
+
+    def _on_call(self, frame, event, arg):
+        code = frame.f_code
+        path = code.co_filename
+        if path.startswith("<frozen") or path in (_HERE, _IMPORTLIB_INIT):
+            return None  # the import machinery and hotmod itself are transparent
+        parent = self.stack[-1][0] if self.stack else self.root
+        node = None
+        if parent is not None and len(self.stack) < _PROFILE_MAX_DEPTH:
+            key = (path, code.co_firstlineno, code.co_name)
+            node = parent["children"].get(key)
+            if node is None and self.nodes < _PROFILE_MAX_NODES:
+                self.nodes += 1
+                module = frame.f_globals.get("__name__") or "?"
+                if code.co_name == "<module>":
+                    name, kind = "<module> %s" % module, "module"
+                else:
+                    qualname = getattr(code, "co_qualname", code.co_name)
+                    name, kind = "%s.%s" % (module, qualname), "function"
+                node = self._node(name, path, code.co_firstlineno, kind)
+                parent["children"][key] = node
+        if node is not None:
+            node["calls"] += 1
+        self.stack.append([node, self.clock()])
+        if (
+            code.co_name == "<module>"
+            and self.target_file is None
+            and frame.f_globals.get("__name__") == self.target
+        ):
+            self.target_file = path
+            self.nested_s, self.nested_bytes = 0.0, 0  # its parent packages came first
+            return self._on_module_event
+        frame.f_trace_lines = False
+        return self._on_frame_event
+
+    def _on_frame_event(self, frame, event, arg):
+        if event == "return":
+            self._pop(self.clock())
+        return self._on_frame_event
+
+    def _on_module_event(self, frame, event, arg):
+        now = self.clock()
+        if event == "line":
+            self._close_line(now)
+            self.line = frame.f_lineno
+            self.line_start = now
+            self.line_mem = self._memory()
+        elif event == "return":
+            self._close_line(now)
+            self._pop(now)
+        return self._on_module_event
+
+    def _close_line(self, now):
+        if self.line is None:
+            return
+        spent = now - self.line_start
+        grown = self._memory() - self.line_mem
+        stats = self.lines.get(self.line)
+        if stats is None:
+            stats = self.lines[self.line] = [0, 0.0, 0.0, 0, 0]
+        stats[0] += 1
+        stats[1] += spent
+        stats[2] += max(0.0, spent - self.nested_s)
+        stats[3] += grown
+        stats[4] += grown - self.nested_bytes
+        self.line = None
+        self.nested_s, self.nested_bytes = 0.0, 0
+
+    def _pop(self, now):
+        if not self.stack:
+            return
+        node, began = self.stack.pop()
+        if node is not None:
+            node["s"] += now - began
+
+    def _find_and_load(self, name, *args, **kwargs):
+        real = self.real_find_and_load
+        if name in sys.modules or self.thread != self.get_ident():
+            return real(name, *args, **kwargs)
+        parent = self.stack[-1][0] if self.stack else self.root
+        node = None
+        if parent is not None:
+            key = ("import", name)
+            node = parent["children"].get(key)
+            if node is None and self.nodes < _PROFILE_MAX_NODES:
+                self.nodes += 1
+                node = parent["children"][key] = self._node("import " + name, None, 0, "import")
+        if node is not None:
+            node["calls"] += 1
+        importer, line = _importing_location()
+        entry = {
+            "name": name,
+            "importer": importer,
+            "line": line,
+            "error": None,
+            "children": [],
+            "mem": self._memory(),
+        }
+        if name == self.target and self.target_entry is None:
+            self.target_entry = entry
+        depth = len(self.stack)
+        began = self.clock()
+        self.stack.append([node, began])
+        self.import_stack.append(entry)
+        try:
+            return real(name, *args, **kwargs)
+        except BaseException as exc:
+            entry["error"] = "%s: %s" % (type(exc).__name__, _safe_str(exc)[:300])
+            raise
+        finally:
+            now = self.clock()
+            del self.stack[depth + 1 :]  # frames the tracer lost track of
+            self._pop(now)
+            self.import_stack.pop()
+            entry["s"] = now - began
+            entry["bytes"] = self._memory() - entry.pop("mem")
+            module = sys.modules.get(name)
+            origin = getattr(module, "__file__", None) if module is not None else None
+            entry["file"] = os.path.abspath(origin) if isinstance(origin, str) else None
+            if node is not None and entry["file"]:
+                node["file"] = entry["file"]
+            if self.import_stack:
+                owner = self.import_stack[-1]
+                owner["children"].append(entry)
+                if owner is self.target_entry:
+                    self.nested_s += entry["s"]
+                    self.nested_bytes += entry["bytes"]
+            else:
+                self.imports.append(entry)
+
+    # -- the result -------------------------------------------------------------
+    def finish(self):
+        now = self.clock()
+        sys.settrace(None)
+        self.bootstrap._find_and_load = self.real_find_and_load
+        self._close_line(now)
+        while self.stack:
+            self._pop(now)
+        total = now - self.start
+        self.root["s"] = total
+        self.root["calls"] = 1
+        if self.started_tracemalloc:
+            import tracemalloc
+
+            tracemalloc.stop()
+        floor = total * _PROFILE_MIN_SHARE
+        return {
+            "module": self.target,
+            "file": self.target_file,
+            "total_ms": total * 1000.0,
+            "memory_traced": self.traced is not None,
+            "lines": [
+                [line, s[0], s[1] * 1000.0, s[2] * 1000.0, s[3], s[4]]
+                for line, s in sorted(self.lines.items())
+            ],
+            "imports": [self._import_json(e) for e in self.imports],
+            "calls": self._node_json(self.root, floor),
+            "truncated": self.nodes >= _PROFILE_MAX_NODES,
+        }
+
+    def _import_json(self, entry):
+        children = [self._import_json(c) for c in entry["children"]]
+        return {
+            "name": entry["name"],
+            "file": entry["file"],
+            "project": entry["file"] in self.project_files,
+            "importer": entry["importer"],
+            "line": entry["line"],
+            "ms": entry["s"] * 1000.0,
+            "self_ms": max(0.0, entry["s"] - sum(c["s"] for c in entry["children"])) * 1000.0,
+            "bytes": entry["bytes"],
+            "error": entry["error"],
+            "children": children,
+        }
+
+    def _node_json(self, node, floor):
+        kept = [c for c in node["children"].values() if c["s"] >= floor]
+        kept.sort(key=lambda c: -c["s"])
+        return {
+            "name": node["name"],
+            "file": node["file"],
+            "line": node["line"],
+            "kind": node["kind"],
+            "calls": node["calls"],
+            "ms": node["s"] * 1000.0,
+            "children": [self._node_json(c, floor) for c in kept],
+        }
+
+
+def _importing_location():
+    """File and line of the statement that started an import (outside importlib)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if not path.startswith("<frozen") and path not in (_HERE, _IMPORTLIB_INIT):
+            return os.path.abspath(path) if not path.startswith("<") else path, frame.f_lineno
+        frame = frame.f_back
+    return None, None
+
+
+def _start_profile(request, state):
+    """A running profiler when the request asks for one, else None (no cost)."""
+    if not request.get("profile"):
+        return None
+    try:
+        profiler = _ImportProfiler(request["module"], state["files"])
+        profiler.begin()
+    except Exception:
+        return None
+    return profiler
+
+
+def _finish_profile(profiler, result):
+    if profiler is None:
+        return
+    try:
+        result["profile"] = profiler.finish()
+    except Exception as exc:  # hotmod's own failure: the verdict still goes out
+        sys.settrace(None)
+        result["profile"] = {"error": "profiling failed: %s" % _safe_str(exc)}
 
 
 def _traced_memory(project_files):
@@ -384,11 +894,10 @@ def _invalidate_project_finders(paths):
 
 
 def _release_memory_limit():
+    # The module-level ``resource``: user code may have replaced builtins.__import__.
     try:
-        import resource
-
         resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-    except (ImportError, ValueError, OSError):
+    except (AttributeError, ValueError, OSError):
         pass
 
 
@@ -498,6 +1007,8 @@ class Zygote:
         # objects are invisible to the collector (the CPython pre-fork idiom).
         gc.collect()
         gc.freeze()
+        # Helpers that warm imports started (e.g. a resource tracker) are ours.
+        self.own_children = set(_child_pids())
 
     def _calibrate(self):
         """RSS growth of a check that imports an empty module (median of three).
@@ -531,6 +1042,31 @@ class Zygote:
                 deltas.append(int(result["memory"]["rss_delta"]))
         _remove_quietly(path)
         return sorted(deltas)[len(deltas) // 2] if deltas else 0
+
+    def _kill_strays(self):
+        """Kill what finished checks left behind outside their process groups.
+
+        A grandchild that calls ``setsid()`` (and ignores SIGTERM) escapes the
+        group kill.  When its check exits it is re-parented to us, the
+        subreaper, so any child of ours that is not a running check (or in a
+        running check's group) nor a helper of the warm imports is a stray.
+        """
+        if not self.use_fork:
+            return
+        keep = set(self.children) | getattr(self, "own_children", set())
+        spare = getattr(self, "spare", None)
+        if spare is not None:  # the pre-forked child waiting for the next check
+            keep.add(spare[0])
+        for _ in range(20):  # killing a stray re-parents its own children to us
+            strays = [p for p in _child_pids() if p not in keep and _pgid(p) not in self.children]
+            if not strays:
+                return
+            for pid in strays:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                except (OSError, ChildProcessError):
+                    pass
 
     # -- main loop ----------------------------------------------------------
     def serve(self):
@@ -807,6 +1343,7 @@ class Zygote:
         # Anything the child left behind (forked grandchildren in its process
         # group) goes with it.
         _kill_group(child.pid)
+        self._kill_strays()
         for attr in ("result_fd", "output_fd"):
             fd = getattr(child, attr)
             if fd is None:
@@ -903,6 +1440,46 @@ def _become_subreaper():
         libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
     except Exception:
         pass
+
+
+def _child_pids():
+    """This process's children (zombies included), from /proc; [] where there is none."""
+    pids = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return pids
+    for tid in tasks:
+        try:
+            with open("/proc/self/task/%s/children" % tid) as f:
+                pids.extend(int(p) for p in f.read().split())
+        except (OSError, ValueError):
+            return _child_pids_by_scan()
+    return pids
+
+
+def _child_pids_by_scan():
+    """Fallback for kernels without /proc/PID/task/TID/children."""
+    me, pids = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me:
+                pids.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def _pgid(pid):
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def _kill_group(pid):

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from hotmod.core import __version__
 from hotmod.core.config import ConfigError
+from hotmod.core.profile import ModuleProfile, ProfileUnavailable, profile_json
 from hotmod.core.results import CheckReport
 from hotmod.core.serialize import module_json, to_jsonable
 from hotmod.core.worker_client import WorkerError
@@ -274,3 +275,53 @@ async def status(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     assert folder.engine is not None
     data = to_jsonable(folder.engine.status())
     return {"version": __version__, "trusted": ls.trusted, **data}
+
+
+@command("hotmod.profileModule", keys=("module", "open"))
+async def profile_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+    name = "hotmod.profileModule"
+    open_report = argument.get("open", True)
+    if not isinstance(open_report, bool):
+        raise JsonRpcInvalidParams(f"{name}: open must be true or false, got {_short(open_report)}")
+    folder, module = _module_target(ls, argument, name)
+    engine, scheduler = folder.engine, folder.scheduler
+    assert engine is not None and scheduler is not None
+    profiles: list[ModuleProfile] = []
+
+    def job(should_cancel: Callable[[], bool]) -> None:
+        # Between checks, so that they do not skew each other's timings.
+        profiles.append(engine.profile(module))
+
+    try:
+        await scheduler.measure(job)
+    except ProfileUnavailable as exc:
+        ls.tell(f"hotmod: {exc}")
+        raise JsonRpcInternalError(f"{name}: {exc}") from None
+    profile = profiles[0]
+    ls.remember_profile(profile)
+    if open_report and profile.html is not None:
+        ls.open_external(profile.html)
+    return profile_json(profile)
+
+
+def _module_target(ls: HotmodServer, argument: dict[str, Any], name: str) -> tuple[Folder, str]:
+    """The folder and module that ``{"uri"}`` or ``{"module"}`` names (else the current file)."""
+    if "uri" not in argument and "module" not in argument:
+        if ls.current_uri is None:
+            raise JsonRpcInvalidParams(f'{name} needs {{"uri": ...}} or {{"module": ...}}')
+        argument = {"uri": ls.current_uri}
+    if "module" in argument:
+        module = argument["module"]
+        folder = next(
+            (f for f in ls.folders.values() if f.engine and module in f.engine.modules), None
+        )
+        if folder is None:
+            raise JsonRpcInvalidParams(f"{name}: unknown module {module!r}")
+        return _usable(folder, name), module
+    folder, path = _folder(ls, argument, name)
+    assert folder.engine is not None and path is not None
+    info = folder.engine.module_for_path(path)
+    if info is None:
+        dirs = ", ".join(str(d) for d in folder.engine.config.module_dirs)
+        raise JsonRpcInvalidParams(f"{name}: {path} is not a project module (module dirs: {dirs})")
+    return folder, info.name

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from hotmod.core.history import Trend
 from hotmod.core.imports import ParsedModule
+from hotmod.core.profile import ModuleProfile
 from hotmod.core.results import Code, Diagnostic, ModuleResult, Severity, Span
 from lsprotocol import types
 from pygls import uris
@@ -11,6 +13,13 @@ SOURCE = "hotmod"
 DOCS_URL = "https://hotmod.readthedocs.io/en/latest/diagnostics/#{code}"
 # An import statement gets a cost lens when importing it took at least this long.
 IMPORT_LENS_MIN_MS = 20.0
+# After a profile, up to this many top-level lines get a lens: those taking at
+# least HOT_LINE_MIN_SHARE of the import and HOT_LINE_MIN_MS.
+HOT_LINES = 3
+HOT_LINE_MIN_SHARE = 0.05
+HOT_LINE_MIN_MS = 1.0
+# The load-time trend shows on the module lens from this change on.
+TREND_MIN_CHANGE = 0.05
 
 _SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
@@ -71,9 +80,9 @@ def format_bytes(n: int) -> str:
     return f"{n} B"
 
 
-def module_lens(result: ModuleResult, reloads: int) -> types.CodeLens:
+def module_lens(result: ModuleResult, reloads: int, trend: Trend | None = None) -> types.CodeLens:
     memory = format_bytes(result.memory.bytes)
-    title = f"{result.self_ms:.1f} ms · {memory} · reloaded {reloads}\u00d7"
+    title = f"{result.self_ms:.1f} ms{trend_text(trend)} · {memory} · reloaded {reloads}\u00d7"
     if not result.ok:
         title += " · failed"
     return types.CodeLens(
@@ -106,6 +115,40 @@ def import_lenses(parsed: ParsedModule, costs: dict[str, float], name: str) -> l
                     title=f"import {', '.join(names)} — {total:.0f} ms",
                     command="hotmod.reloadModule",
                     arguments=[{"module": name}],
+                ),
+            )
+        )
+    return lenses
+
+
+def trend_text(trend: Trend | None) -> str:
+    """`` ▲ 38% vs median``, or nothing when the history is short or the change small."""
+    if trend is None or abs(trend.change) < TREND_MIN_CHANGE:
+        return ""
+    arrow = "\u25b2" if trend.change > 0 else "\u25bc"
+    return f" {arrow} {abs(trend.change) * 100:.0f}% vs median"
+
+
+def hot_line_lenses(profile: ModuleProfile) -> list[types.CodeLens]:
+    """Lenses on the hottest top-level lines of a profile (own time, imports excluded)."""
+    total = profile.total_ms or 1.0
+    lenses = []
+    for line in profile.hottest[:HOT_LINES]:
+        if line.self_ms < HOT_LINE_MIN_MS or line.self_ms < HOT_LINE_MIN_SHARE * total:
+            continue
+        title = f"hot line: {line.self_ms:.1f} ms ({100 * line.self_ms / total:.0f}% of the import)"
+        if line.hits > 1:
+            title += f" · {line.hits}\u00d7"
+        if line.self_bytes >= 1024:
+            title += f" · +{format_bytes(line.self_bytes)}"
+        position = types.Position(line.line - 1, 0)
+        lenses.append(
+            types.CodeLens(
+                range=types.Range(start=position, end=position),
+                command=types.Command(
+                    title=title,
+                    command="hotmod.profileModule",
+                    arguments=[{"module": profile.module}],
                 ),
             )
         )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from hotmod.core import __version__
+from hotmod.core.profile import ModuleProfile
 from hotmod.core.results import CheckReport, ModuleResult
 from hotmod.core.syntax import syntax_diagnostics
 from hotmod.core.worker_client import WorkerError
@@ -48,6 +49,9 @@ class HotmodServer(LanguageServer):
         self._told: set[str] = set()  # messages shown once per session
         self._tasks: set[asyncio.Future[None]] = set()  # background tasks, kept alive
         self.folders_ready = asyncio.Event()  # set once `initialized` has opened the folders
+        # The latest profile per file, with the file's stamp then: its hot-line
+        # lenses show until the file changes.
+        self.profiles: dict[str, tuple[tuple[int, int], ModuleProfile]] = {}
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # The client went away (editor quit): there is nobody to tell.
@@ -93,6 +97,7 @@ class HotmodServer(LanguageServer):
             return None
         folder = Folder(uri=uri, path=Path(path), settings=settings)
         folder.open(self.hooks(folder))
+        self.wire_warnings(folder)
         self.folders[str(folder.path)] = folder
         if folder.error:
             self.tell(f"hotmod: {folder.error}")
@@ -168,6 +173,7 @@ class HotmodServer(LanguageServer):
 
     async def reload_config(self, folder: Folder, settings: Settings | None = None) -> None:
         folder.reconfigure(settings or folder.settings, self.hooks(folder))
+        self.wire_warnings(folder)
         if folder.error:
             self.tell(f"hotmod: {folder.error}")
             return
@@ -294,16 +300,60 @@ class HotmodServer(LanguageServer):
         result = engine.result(info.name) if info else None
         if info is None or result is None:
             return []
-        lenses = [convert.module_lens(result, engine.reloads(info.name))]
+        lenses = [convert.module_lens(result, engine.reloads(info.name), engine.trend(info.name))]
         parsed = engine.parsed(info.name)
         if parsed is not None:
             lenses += convert.import_lenses(parsed, import_costs(folder), info.name)
+        profiled = self.profiles.get(str(info.path))
+        if profiled is not None and profiled[0] == _stamp(info.path):
+            lenses += convert.hot_line_lenses(profiled[1])
         return lenses
+
+    # -- profiles ------------------------------------------------------------------
+    def remember_profile(self, profile: ModuleProfile) -> None:
+        self.profiles[str(profile.path)] = (_stamp(profile.path), profile)
+        if supports(self, "workspace.code_lens.refresh_support"):
+            self.workspace_code_lens_refresh(None)
+
+    def open_external(self, path: Path) -> None:
+        """Ask the editor to open ``path`` in the system's browser (window/showDocument)."""
+        if not supports(self, "window.show_document.support"):
+            return
+        params = types.ShowDocumentParams(uri=convert.path_to_uri(path), external=True)
+
+        async def show() -> None:
+            try:
+                await asyncio.wait_for(self.window_show_document_async(params), timeout=30)
+            except Exception:  # no browser, or the client said no: the path is in the result
+                log.info("could not open %s in the editor", path, exc_info=True)
+
+        task = asyncio.ensure_future(show())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def wire_warnings(self, folder: Folder) -> None:
+        """Engine warnings (from any thread) become warning messages in the editor."""
+        engine, loop = folder.engine, self.loop
+        if engine is None or loop is None:
+            return
+
+        def warn(message: str) -> None:
+            loop.call_soon_threadsafe(self.tell, f"hotmod: {message}", types.MessageType.Warning)
+
+        engine.on_warning = warn
 
     def close_all(self) -> None:
         for folder in list(self.folders.values()):
             folder.close()
         self.folders.clear()
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def import_costs(folder: Folder) -> dict[str, float]:

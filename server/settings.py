@@ -20,6 +20,10 @@ ENGINE_KEYS = {
     "devMode": "dev_mode",
     "traceMemory": "trace_memory",
     "sideEffects": "side_effects",
+    "history": "history",
+    "historyKeep": "history_keep",
+    "regressionRatio": "regression_ratio",
+    "regressionMinMs": "regression_min_ms",
 }
 
 

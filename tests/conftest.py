@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping
@@ -41,6 +42,22 @@ class Workspace:
         settings: dict[str, Any] = {"python": sys.executable, **overrides}
         with Engine(self.root, settings, environ={} if environ is None else environ) as engine:
             yield engine
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """hotmod's cache (profiles, load history) in a throwaway folder, for servers too.
+
+    Set for the session before any server starts: servers inherit it.
+    """
+    path = tmp_path_factory.mktemp("hotmod-cache")
+    old = os.environ.get("HOTMOD_CACHE_DIR")
+    os.environ["HOTMOD_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("HOTMOD_CACHE_DIR", None)
+    else:
+        os.environ["HOTMOD_CACHE_DIR"] = old
 
 
 @pytest.fixture

@@ -52,6 +52,16 @@ command('HotmodMemory', function()
   cmds().memory()
 end, { nargs = 0, desc = 'hotmod: memory used by each module' })
 
+command('HotmodProfile', function(args)
+  cmds().profile(args.fargs[1])
+end, {
+  nargs = '?',
+  desc = 'hotmod: profile one import of a module (default: the current file): hottest lines, imports',
+  complete = function(arglead)
+    return cmds().complete_modules(arglead)
+  end,
+})
+
 command('HotmodStatus', function()
   cmds().status()
 end, { nargs = 0, desc = 'hotmod: server and worker status' })

@@ -2,7 +2,15 @@
 // No `vscode` import here: this module is unit-tested under plain node.
 
 /** How a command's result is shown. */
-export type ResultKind = 'reload' | 'reloadAll' | 'refresh' | 'devMode' | 'performance' | 'memory' | 'status';
+export type ResultKind =
+  | 'reload'
+  | 'reloadAll'
+  | 'refresh'
+  | 'devMode'
+  | 'performance'
+  | 'memory'
+  | 'profile'
+  | 'status';
 
 export interface ServerCommandSpec {
   /** Client-side command id (VS Code command palette). */
@@ -28,6 +36,7 @@ export const SERVER_COMMANDS: readonly ServerCommandSpec[] = [
   { id: 'hotmod.client.toggleDevMode', server: 'hotmod.toggleDevMode', title: 'Toggle Dev Mode', target: 'folder', result: 'devMode' },
   { id: 'hotmod.client.performanceSummary', server: 'hotmod.performanceSummary', title: 'Show Performance Summary', target: 'folder', result: 'performance' },
   { id: 'hotmod.client.memoryReport', server: 'hotmod.memoryReport', title: 'Show Memory Report', target: 'folder', result: 'memory' },
+  { id: 'hotmod.client.profileModule', server: 'hotmod.profileModule', title: 'Profile Module', target: 'file', result: 'profile' },
   { id: 'hotmod.client.status', server: 'hotmod.status', title: 'Show Status', target: 'folder', result: 'status' },
 ];
 
@@ -98,7 +107,9 @@ export function serverArgument(spec: ServerCommandSpec, ctx: InvocationContext):
       return { uri: ctx.activeFileUri };
     }
     throw new UsageError(
-      'hotmod: open a Python file of the workspace to reload it (or run "hotmod: Reload All Modules").',
+      spec.result === 'profile'
+        ? 'hotmod: open a Python file of the workspace to profile its import.'
+        : 'hotmod: open a Python file of the workspace to reload it (or run "hotmod: Reload All Modules").',
     );
   }
   if (explicit?.uri) {

@@ -26,9 +26,11 @@ import {
 } from './commands';
 import {
   devModeSummary,
+  profileSummary,
   reloadSummary,
   renderMemory,
   renderPerformance,
+  renderProfile,
   renderReload,
   renderReport,
   renderStatus,
@@ -491,6 +493,13 @@ async function showResult(spec: ServerCommandSpec, result: unknown): Promise<voi
     case 'memory':
       await reports.show('hotmod memory report', renderMemory(result));
       return;
+    case 'profile': {
+      // The server opens the HTML report itself (window/showDocument); this is the summary.
+      log(profileSummary(result).text);
+      const module = (result as { module?: unknown } | null)?.module;
+      await reports.show(`hotmod profile ${typeof module === 'string' ? module : ''}`.trim(), renderProfile(result));
+      return;
+    }
     case 'status':
       await reports.show('hotmod status', renderStatus(result));
       return;

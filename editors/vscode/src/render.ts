@@ -347,3 +347,161 @@ export function renderStatus(value: unknown): string {
   ];
   return ['# hotmod: status', '', table(['', 'value'], rows), ''].join('\n');
 }
+
+// -- hotmod.profileModule ---------------------------------------------------------
+
+/** A `file:` URI for a local path (POSIX or Windows), for a link in the markdown preview. */
+export function fileUri(path: string): string {
+  let p = path.replace(/\\/g, '/');
+  if (/^[A-Za-z]:/.test(p)) {
+    p = '/' + p;
+  }
+  return 'file://' + p.split('/').map(encodeURIComponent).join('/').replace(/^\/([A-Za-z])%3A/, '/$1:');
+}
+
+function baseName(path: string | undefined): string {
+  if (!path) {
+    return '';
+  }
+  const parts = path.split(/[\\/]/);
+  return parts[parts.length - 1];
+}
+
+function share(part: unknown, total: unknown): string {
+  const p = num(part);
+  const t = num(total);
+  return p !== undefined && t ? `${((100 * p) / t).toFixed(1)} %` : DASH;
+}
+
+/** "Profiled shop.catalog: 5.7 ms, ok; hottest line 3 (0.1 ms own time)". */
+export function profileSummary(value: unknown): Summary {
+  const profile = record(value);
+  const module = str(profile.module) ?? '?';
+  const error = profile.status === 'error';
+  let text = `Profiled ${module}: ${formatMs(profile.total_ms)}, ${error ? 'failed' : 'ok'}`;
+  const hottest = list(profile.lines)[0] as Json | undefined;
+  const line = hottest ? num(hottest.line) : undefined;
+  if (hottest && line !== undefined) {
+    text += `; hottest line ${line} (${formatMs(hottest.self_ms)} own time)`;
+  }
+  return { text, failed: error ? 1 : 0 };
+}
+
+/** The import tree, depth-first, with its depth (children in the server's order). */
+function flattenImports(imports: Json[], depth = 0, out: { node: Json; depth: number }[] = []): { node: Json; depth: number }[] {
+  for (const node of imports) {
+    out.push({ node, depth });
+    flattenImports(list(node.children), depth + 1, out);
+  }
+  return out;
+}
+
+const IMPORT_ROWS = 40;
+const FUNCTION_ROWS = 15;
+
+export function renderProfile(value: unknown): string {
+  const profile = record(value);
+  const module = str(profile.module) ?? '?';
+  const total = profile.total_ms;
+  const lines = [`# hotmod: profile of ${code(module)}`, '', ...note(profile.message)];
+  const error = str(profile.error);
+  const html = str(profile.html);
+  lines.push(
+    table(
+      ['', 'value'],
+      [
+        ['Module', code(module)],
+        ['File', str(profile.path) ? code(str(profile.path) as string) : DASH],
+        ['Status', profile.status === 'error' ? '**error**' : profile.status === 'ok' ? 'ok' : DASH],
+        ...(error ? [['Error', cell(error)]] : []),
+        ['Import time (profiled)', formatMs(total)],
+        ['Memory traced', yesNo(profile.memory_traced)],
+      ],
+    ),
+    '',
+  );
+  if (html) {
+    lines.push(
+      `**HTML report** (icicle chart of imports and calls, sortable tables): [${cell(baseName(html))}](${fileUri(html)}) — ${code(html)}`,
+      '',
+    );
+  }
+  lines.push(
+    '_Times are measured under tracing, which inflates call-heavy code: compare lines with each other, not with a check._',
+    '',
+  );
+
+  const hot = list(profile.lines);
+  lines.push('## Hottest lines (own time, without the imports they start)', '');
+  if (hot.length === 0) {
+    lines.push('_No lines ran._', '');
+  } else {
+    const rows = hot.map((l) => [
+      String(num(l.line) ?? DASH),
+      formatMs(l.self_ms),
+      share(l.self_ms, total),
+      String(num(l.hits) ?? DASH),
+      formatMs(l.ms),
+      formatBytes(l.self_bytes),
+      str(l.text) ? code(str(l.text) as string) : '',
+    ]);
+    lines.push(
+      table(['line', 'own time', 'share', 'hits', 'with imports', 'memory', 'code'], rows, ['r', 'r', 'r', 'r', 'r', 'r', 'l']),
+      '',
+    );
+  }
+
+  const imports = flattenImports(list(profile.imports));
+  lines.push('## Imports (cumulative and own time of find + load)', '');
+  if (imports.length === 0) {
+    lines.push('_No module was imported fresh._', '');
+  } else {
+    const rows = imports.slice(0, IMPORT_ROWS).map(({ node, depth }) => {
+      const indent = '&nbsp;&nbsp;'.repeat(depth) + (depth > 0 ? '↳ ' : '');
+      const importError = str(node.error);
+      const line = num(node.line);
+      return [
+        indent + code(str(node.name) ?? '?'),
+        formatMs(node.ms),
+        formatMs(node.self_ms),
+        formatBytes(node.bytes),
+        line !== undefined ? String(line) : DASH,
+        node.project === true ? 'project' : node.project === false ? 'third-party' : DASH,
+        importError ? `**${cell(importError)}**` : '',
+      ];
+    });
+    lines.push(
+      table(['module', 'cumulative', 'own', 'memory', 'line', 'kind', 'error'], rows, ['l', 'r', 'r', 'r', 'r', 'l', 'l']),
+      '',
+    );
+    if (imports.length > IMPORT_ROWS) {
+      lines.push(`_…and ${imports.length - IMPORT_ROWS} more in the HTML report._`, '');
+    }
+  }
+
+  const functions = list(profile.functions);
+  lines.push('## Functions (by own time)', '');
+  if (functions.length === 0) {
+    lines.push('_None._', '');
+  } else {
+    const rows = functions.slice(0, FUNCTION_ROWS).map((f) => {
+      const line = num(f.line);
+      const where = baseName(str(f.path)) + (line !== undefined ? `:${line}` : '');
+      return [
+        code(str(f.name) ?? '?'),
+        String(num(f.calls) ?? DASH),
+        formatMs(f.self_ms),
+        formatMs(f.ms),
+        where ? code(where) : DASH,
+      ];
+    });
+    lines.push(table(['function', 'calls', 'own time', 'total', 'where'], rows, ['l', 'r', 'r', 'r', 'l']), '');
+    if (functions.length > FUNCTION_ROWS) {
+      lines.push(`_…and ${functions.length - FUNCTION_ROWS} more in the HTML report._`, '');
+    }
+  }
+  if (profile.truncated === true) {
+    lines.push('_The call tree was very large and was capped; small calls are folded into their callers._', '');
+  }
+  return lines.join('\n');
+}

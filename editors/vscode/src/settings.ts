@@ -12,6 +12,11 @@ export const SERVER_SETTINGS = [
   'slowThresholdMs',
   'devMode',
   'traceMemory',
+  'sideEffects',
+  'history',
+  'historyKeep',
+  'regressionRatio',
+  'regressionMinMs',
   'reloadOnSave',
 ] as const;
 

@@ -28,6 +28,7 @@ test('each palette command calls its server command; ids differ from the server 
     'hotmod.client.toggleDevMode': 'hotmod.toggleDevMode',
     'hotmod.client.performanceSummary': 'hotmod.performanceSummary',
     'hotmod.client.memoryReport': 'hotmod.memoryReport',
+    'hotmod.client.profileModule': 'hotmod.profileModule',
     'hotmod.client.status': 'hotmod.status',
   });
   for (const s of SERVER_COMMANDS) {
@@ -62,6 +63,17 @@ test('Reload Module without a Python file is a usage error, not a request', () =
     () => executeParams(s, { activeFileUri: 'file:///ws/README.md', activeLanguageId: 'markdown' }),
     /open a Python file/,
   );
+});
+
+test('Profile Module sends the current file, or the module a hot-line lens names', () => {
+  const s = spec('hotmod.profileModule');
+  assert.equal(s.id, 'hotmod.client.profileModule');
+  assert.equal(s.title, 'Profile Module');
+  const ctx = { activeFileUri: FILE, activeLanguageId: 'python', activeFolderUri: FOLDER };
+  assert.deepEqual(executeParams(s, ctx), { command: 'hotmod.profileModule', arguments: [{ uri: FILE }] });
+  assert.deepEqual(executeParams(s, { ...ctx, explicit: { module: 'shop.report' } }).arguments, [{ module: 'shop.report' }]);
+  assert.throws(() => executeParams(s, {}), /open a Python file of the workspace to profile/);
+  assert.equal(lensCommandId('hotmod.profileModule'), 'hotmod.client.profileModule');
 });
 
 test('folder commands send the active folder, or nothing (the server takes the first folder)', () => {

@@ -42,7 +42,18 @@ test('the settings schema covers every server setting and nothing unknown', () =
 
 test('engine settings default to null/empty so that [tool.hotmod] is not overridden', () => {
   const properties = manifest.contributes.configuration.properties as Record<string, { default?: unknown }>;
-  for (const key of ['importTimeoutS', 'memoryLimitMb', 'slowThresholdMs', 'devMode']) {
+  for (const key of [
+    'importTimeoutS',
+    'memoryLimitMb',
+    'slowThresholdMs',
+    'devMode',
+    'traceMemory',
+    'sideEffects',
+    'history',
+    'historyKeep',
+    'regressionRatio',
+    'regressionMinMs',
+  ]) {
     assert.equal(properties[`hotmod.${key}`].default, null, key);
   }
   for (const key of ['moduleDirs', 'exclude']) {
@@ -51,6 +62,21 @@ test('engine settings default to null/empty so that [tool.hotmod] is not overrid
   assert.equal(properties['hotmod.python'].default, '');
   assert.deepEqual(properties['hotmod.env'].default, {});
   assert.equal(properties['hotmod.reloadOnSave'].default, true);
+});
+
+test('Profile Module is in the palette and the context menus of Python files, like Reload Module', () => {
+  const menus = manifest.contributes.menus as Record<string, { command: string; when?: string }[]>;
+  for (const menu of ['commandPalette', 'editor/context', 'explorer/context']) {
+    const reload = menus[menu].find((m) => m.command === 'hotmod.client.reloadModule');
+    const profile = menus[menu].find((m) => m.command === 'hotmod.client.profileModule');
+    assert.ok(profile, `hotmod.client.profileModule missing from ${menu}`);
+    assert.equal(profile.when, reload?.when, menu);
+  }
+});
+
+test('sideEffects offers the values of docs/commands.md (and null)', () => {
+  const schema = manifest.contributes.configuration.properties['hotmod.sideEffects'] as { enum: unknown[] };
+  assert.deepEqual(schema.enum, ['warn', 'block', 'off', null]);
 });
 
 test('the extension refuses untrusted workspaces and targets VS Code 1.100', () => {

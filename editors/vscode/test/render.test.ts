@@ -8,10 +8,13 @@ import {
   code,
   devModeSummary,
   formatBytes,
+  fileUri,
   formatMs,
+  profileSummary,
   reloadSummary,
   renderMemory,
   renderPerformance,
+  renderProfile,
   renderReload,
   renderReport,
   renderStatus,
@@ -168,6 +171,82 @@ test('status: a readable table', () => {
   assert.match(rows['Last check at'], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
   const empty = Object.fromEntries(tableRows(renderStatus({})).map(([k, v]) => [k, v]));
   assert.equal(empty['Worker PID'], '—');
+});
+
+test('profile: summary, HTML report link, hottest lines', () => {
+  assert.deepEqual(profileSummary(FIXTURES.profileModule), {
+    text: 'Profiled shop.report: 71.5 ms, ok; hottest line 17 (30.9 ms own time)',
+    failed: 0,
+  });
+  const markdown = renderProfile(FIXTURES.profileModule);
+  assertNoJson(markdown);
+  assert.match(markdown, /^# hotmod: profile of `shop.report`/);
+  assert.match(markdown, /> Profiled shop.report \(ok\): 71.5 ms; hottest line 17 \(30.9 ms\)/);
+  const head = Object.fromEntries(tableRows(markdown).map(([k, v]) => [k, v]));
+  assert.equal(head['Module'], '`shop.report`');
+  assert.equal(head['File'], '`/tmp/hm/ws/shop/report.py`');
+  assert.equal(head['Status'], 'ok');
+  assert.equal(head['Import time (profiled)'], '71.5 ms');
+  assert.equal(head['Memory traced'], 'yes');
+  assert.ok(!('Error' in head));
+  const html = '/root/.cache/hotmod/workspaces/ws-e07eaf993d1a/profiles/shop.report.html';
+  assert.ok(markdown.includes(`[shop.report.html](file://${html})`), markdown);
+  assert.ok(markdown.includes(`\`${html}\``));
+
+  const lines = tableRows(markdown, '## Hottest lines (own time, without the imports they start)');
+  assert.equal(lines.length, 10);
+  assert.deepEqual(lines[0], ['17', '30.9 ms', '43.3 %', '1', '30.9 ms', '2.2 MB', '`INDEX = build_index(20000)`']);
+  assert.deepEqual(lines[1].slice(0, 4), ['20', '10.4 ms', '14.5 %', '5']);
+  // line 18's own time leaves out the xml.dom.minidom import it starts
+  assert.deepEqual(lines[2].slice(0, 5), ['18', '1.1 ms', '1.5 %', '1', '23.0 ms']);
+});
+
+test('profile: the import tree, nested, with failed imports marked', () => {
+  const markdown = renderProfile(FIXTURES.profileModule);
+  const imports = tableRows(markdown, '## Imports (cumulative and own time of find + load)');
+  assert.deepEqual(
+    imports.slice(0, 4).map((r) => r[0]),
+    ['`shop`', '`shop.catalog`', '&nbsp;&nbsp;↳ `shop.prices`', '`xml.dom.minidom`'],
+  );
+  assert.deepEqual(imports[1], ['`shop.catalog`', '2.0 ms', '1.1 ms', '16.3 KB', '4', 'project', '']);
+  assert.deepEqual(imports[3].slice(0, 6), ['`xml.dom.minidom`', '15.4 ms', '4.3 ms', '469.9 KB', '12', 'third-party']);
+  const org = imports.find((r) => r[0].endsWith('`org`'));
+  assert.ok(org, 'the failed import of org is listed');
+  assert.match(org[0], /^(&nbsp;){10}↳ `org`$/);
+  assert.equal(org[6], "**ModuleNotFoundError: No module named 'org'**");
+  assert.equal(imports.length, 18);
+
+  const functions = tableRows(markdown, '## Functions (by own time)');
+  assert.equal(functions.length, 15);
+  assert.match(markdown, /_…and 15 more in the HTML report._/);
+  assert.ok(functions.every((r) => r[4] === '—' || /^`[^`]+:\d+`$/.test(r[4])), JSON.stringify(functions));
+});
+
+test('profile of a module that fails: the error, and the profile up to it', () => {
+  const failed = FIXTURES.profileModuleFailed;
+  assert.deepEqual(profileSummary(failed), {
+    text: 'Profiled shop.cart: 10.3 ms, failed; hottest line 7 (0.2 ms own time)',
+    failed: 1,
+  });
+  const markdown = renderProfile(failed);
+  assertNoJson(markdown);
+  const head = Object.fromEntries(tableRows(markdown).map(([k, v]) => [k, v]));
+  assert.equal(head['Status'], '**error**');
+  assert.equal(head['Error'], "ImportError: cannot import name 'discount' from 'shop.prices'");
+  const lines = tableRows(markdown, '## Hottest lines (own time, without the imports they start)');
+  assert.equal(lines[0][0], '7');
+  assert.equal(lines[0][6], '`from shop.prices import discount, with_tax`');
+});
+
+test('profile: missing fields and no HTML report', () => {
+  const markdown = renderProfile({ module: 'm', status: 'ok', total_ms: 0, lines: [], imports: [], functions: [], html: null });
+  assert.match(markdown, /_No lines ran._/);
+  assert.match(markdown, /_No module was imported fresh._/);
+  assert.ok(!markdown.includes('HTML report**'));
+  assert.match(renderProfile(null), /^# hotmod: profile of `\?`/);
+  assert.equal(profileSummary({}).text, 'Profiled ?: —, ok');
+  assert.equal(fileUri('/a b/r#1.html'), 'file:///a%20b/r%231.html');
+  assert.equal(fileUri('C:\\Users\\me\\p.html'), 'file:///C:/Users/me/p.html');
 });
 
 test('dev mode message', () => {

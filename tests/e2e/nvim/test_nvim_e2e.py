@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ COMMANDS = [
     "HotmodDevMode",
     "HotmodMemory",
     "HotmodPerf",
+    "HotmodProfile",
     "HotmodRefresh",
     "HotmodReload",
     "HotmodReloadAll",
@@ -125,6 +127,15 @@ def test_plugin_without_server(run_nvim: Any, tmp_path: Path, workspace: Path) -
     assert "Reloaded shop.cart and 1 dependents" in reload
     assert "L7 [import-error] ImportError" in reload
     assert "shop.checkout" in reload
+    profile = _text(d["profile_lines"])
+    assert profile.startswith("# Profile shop.report")
+    assert "HTML report: /cache/hotmod/profiles/shop.report.html" in profile
+    row = r"\|\s+17 \|\s+30\.9 ms \|\s+43\.2% \|\s+1 \|\s+2\.2 MB \| INDEX = build_index"
+    assert re.search(row, profile)
+    assert "|   shop.prices " in profile  # nested under shop.catalog
+    assert "No module named 'org'" in profile
+    assert "shop.report.build_index" in profile and "report.py:7" in profile
+    assert "{" not in profile  # no raw JSON
     status = _text(d["status_lines"])
     assert "| broken     | 2" in status and "3.11.7" in status
 
@@ -198,6 +209,24 @@ def test_diagnostics_fix_lenses_commands(run_nvim: Any, workspace: Path) -> None
     assert "# hotmod memory" in memory and "shop" in memory
     for out in ("status_output", "reload_output", "reload_all_output", "memory_output"):
         assert not any(line.lstrip().startswith("{") for line in d[out]), d[out]
+
+    # :HotmodProfile (current file, then by name): the float names the module,
+    # and the server asked Neovim to open each HTML report
+    _steps_ok(run, ":HotmodProfile", "profile report opened")
+    profile = _text(d["profile_output"])
+    assert "# Profile shop.cart" in profile and "shop.cart" in profile, profile
+    # cart is broken: profiled up to the failure
+    assert "**error**" in profile and "discount" in profile
+    assert "## Hottest lines" in profile and "## Imports" in profile
+    assert d["profile_float"] == "editor"
+    named = _text(d["profile_named_output"])
+    assert "# Profile shop.catalog" in named and "shop.prices" in named, named
+    lines = d["profile_output"] + d["profile_named_output"]
+    assert not any(line.lstrip().startswith("{") for line in lines)  # rendered, not raw JSON
+    assert len(d["opened"]) == 2 and all(
+        uri.startswith("file://") and uri.endswith(".html") for uri in d["opened"]
+    ), d["opened"]
+    assert "shop.cart" in d["opened"][0] and "shop.catalog" in d["opened"][1], d["opened"]
 
     # errors from the server are notified at ERROR level
     _steps_ok(run, "bad module error")

@@ -166,6 +166,38 @@ function M.memory()
   end)
 end
 
+--- :HotmodProfile [module]: profile one import of a module (default: the
+--- current buffer's file). The server writes an HTML report and asks Neovim
+--- to open it (window/showDocument, i.e. |vim.ui.open()|); the summary is
+--- shown here.
+--- @param module? string
+--- @param opts? {open?: boolean}
+function M.profile(module, opts)
+  opts = opts or {}
+  local argument
+  if module and module ~= '' then
+    argument = { module = module }
+  else
+    local bufnr = vim.api.nvim_get_current_buf()
+    local client = M.client(bufnr)
+    local uri = client and M.buffer_uri(client, bufnr)
+    if client and not uri then
+      notify(
+        'hotmod: the current buffer is not a file of the workspace; use :HotmodProfile {module}',
+        vim.log.levels.ERROR
+      )
+      return
+    end
+    argument = { uri = uri }
+  end
+  if opts.open ~= nil then
+    argument.open = opts.open
+  end
+  M.execute('hotmod.profileModule', argument, function(result)
+    require('hotmod.ui').show('hotmod: profile', format.profile(result or {}))
+  end)
+end
+
 function M.status()
   M.execute('hotmod.status', scope(), function(result)
     require('hotmod.ui').show('hotmod: status', format.status(result))

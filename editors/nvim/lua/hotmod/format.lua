@@ -279,6 +279,122 @@ function M.memory(r)
   return lines
 end
 
+--- `hotmod.profileModule`: hottest lines, the import tree, functions and
+--- the HTML report's path.
+--- @param r table
+--- @return string[]
+function M.profile(r)
+  local failed = r.status == 'error'
+  local lines = {
+    '# Profile ' .. text(r.module),
+    '',
+    ('%s: %s, %s'):format(text(r.path), M.ms(r.total_ms), failed and '**error**' or 'ok'),
+  }
+  if present(r.error) then
+    table.insert(lines, 'Error: ' .. text(r.error))
+  end
+  if present(r.html) then
+    table.insert(lines, 'HTML report: ' .. text(r.html))
+  end
+  local total = type(r.total_ms) == 'number' and r.total_ms or nil
+  local function share(v)
+    if type(v) ~= 'number' or not total or total <= 0 then
+      return '-'
+    end
+    return ('%.1f%%'):format(100 * v / total)
+  end
+
+  local hot = present(r.lines) and r.lines or {}
+  if #hot > 0 then
+    extend(lines, { '', '## Hottest lines (own time, without imports)', '' })
+    local rows = {}
+    for _, l in ipairs(hot) do
+      local code = present(l.text) and tostring(l.text) or ''
+      if #code > 60 then
+        code = code:sub(1, 57) .. '...'
+      end
+      table.insert(rows, {
+        text(l.line),
+        M.ms(l.self_ms),
+        share(l.self_ms),
+        text(l.hits),
+        M.bytes(l.self_bytes),
+        code,
+      })
+    end
+    extend(
+      lines,
+      M.table(
+        { 'line', 'self', 'share', 'hits', 'memory', 'code' },
+        rows,
+        { 'r', 'r', 'r', 'r', 'r', 'l' }
+      )
+    )
+  end
+
+  local imports = {}
+  local function walk(nodes, depth)
+    for _, node in ipairs(present(nodes) and nodes or {}) do
+      table.insert(imports, { node = node, depth = depth })
+      walk(node.children, depth + 1)
+    end
+  end
+  walk(r.imports, 0)
+  if #imports > 0 then
+    extend(lines, { '', '## Imports (cumulative / self)', '' })
+    local rows = {}
+    for i, item in ipairs(imports) do
+      if i > 40 then
+        break
+      end
+      local node = item.node
+      table.insert(rows, {
+        string.rep('  ', item.depth) .. text(node.name),
+        M.ms(node.ms),
+        M.ms(node.self_ms),
+        M.bytes(node.bytes),
+        type(node.line) == 'number' and ('L%d'):format(node.line) or '',
+        present(node.error) and text(node.error) or '',
+      })
+    end
+    extend(
+      lines,
+      M.table(
+        { 'module', 'cumulative', 'self', 'memory', 'at', 'error' },
+        rows,
+        { 'l', 'r', 'r', 'r', 'r', 'l' }
+      )
+    )
+    if #imports > 40 then
+      table.insert(lines, ('(%d more in the HTML report)'):format(#imports - 40))
+    end
+  end
+
+  local functions = present(r.functions) and r.functions or {}
+  if #functions > 0 then
+    extend(lines, { '', '## Functions (by own time)', '' })
+    local rows = {}
+    for i, f in ipairs(functions) do
+      if i > 10 then
+        break
+      end
+      local where = present(f.path) and vim.fs.basename(tostring(f.path)) or ''
+      if type(f.line) == 'number' then
+        where = where .. ':' .. f.line
+      end
+      table.insert(rows, { text(f.name), text(f.calls), M.ms(f.self_ms), M.ms(f.ms), where })
+    end
+    extend(
+      lines,
+      M.table({ 'function', 'calls', 'self', 'total', 'where' }, rows, { 'l', 'r', 'r', 'r', 'l' })
+    )
+  end
+  if present(r.message) and r.message ~= '' then
+    extend(lines, { '', tostring(r.message) })
+  end
+  return lines
+end
+
 --- `hotmod.status`
 --- @param r table
 --- @return string[]

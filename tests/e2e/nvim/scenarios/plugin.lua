@@ -142,6 +142,37 @@ return function(H)
       { name = 'shop.checkout', status = 'error', load_ms = 8.4, self_ms = 5.9, memory_bytes = 0, diagnostics = {} },
     },
   })
+  D.profile_lines = format.profile({
+    module = 'shop.report',
+    path = ws .. '/shop/report.py',
+    status = 'ok',
+    error = vim.NIL,
+    total_ms = 71.5,
+    memory_traced = true,
+    lines = {
+      { line = 17, hits = 1, ms = 30.9, self_ms = 30.9, bytes = 2291400, self_bytes = 2291400, text = 'INDEX = build_index(20000)' },
+      { line = 18, hits = 1, ms = 23.0, self_ms = 1.1, bytes = 680276, self_bytes = 26916, text = 'TEMPLATES = load_templates()' },
+    },
+    imports = {
+      {
+        name = 'shop.catalog', path = ws .. '/shop/catalog.py', project = true, line = 4,
+        ms = 2.0, self_ms = 1.1, bytes = 16722, error = vim.NIL,
+        children = {
+          { name = 'shop.prices', path = ws .. '/shop/prices.py', project = true, line = 3,
+            ms = 0.8, self_ms = 0.8, bytes = 4620, error = vim.NIL, children = {} },
+        },
+      },
+      { name = 'org', path = vim.NIL, project = false, line = 60, ms = 1.6, self_ms = 1.6, bytes = 0,
+        error = "ModuleNotFoundError: No module named 'org'", children = {} },
+    },
+    functions = {
+      { name = 'shop.report.build_index', path = ws .. '/shop/report.py', line = 7, calls = 1, ms = 30.0, self_ms = 12.0 },
+    },
+    calls = { name = 'import shop.report', kind = 'root', children = {} },
+    truncated = false,
+    html = '/cache/hotmod/profiles/shop.report.html',
+    message = 'Profiled shop.report (ok): 71.5 ms; hottest line 17 (30.9 ms)',
+  })
   D.status_lines = format.status({
     version = '0.1.0',
     trusted = true,
@@ -184,7 +215,7 @@ return function(H)
   D.helptags_error = tags_ok and vim.NIL or tostring(tags_err)
   D.tags = vim.fn.filereadable(doc .. '/tags') == 1 and vim.fn.readfile(doc .. '/tags') or {}
   D.help = {}
-  for _, tag in ipairs({ 'hotmod', 'hotmod-commands', ':HotmodReload', ':HotmodPerf', 'hotmod-trust', 'hotmod.setup()', 'hotmod-statusline', 'hotmod-health' }) do
+  for _, tag in ipairs({ 'hotmod', 'hotmod-commands', ':HotmodReload', ':HotmodPerf', ':HotmodProfile', 'hotmod-trust', 'hotmod.setup()', 'hotmod-statusline', 'hotmod-health' }) do
     local ok, err = pcall(vim.cmd.help, tag)
     D.help[tag] = ok and vim.fs.basename(vim.api.nvim_buf_get_name(0)) or tostring(err)
     pcall(vim.cmd.helpclose)

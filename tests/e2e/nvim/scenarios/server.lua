@@ -127,6 +127,21 @@ return function(H)
   D.reload_all_output = shown(':HotmodReloadAll', 'HotmodReloadAll', 'hotmod: reload all')
   D.memory_output = shown(':HotmodMemory', 'HotmodMemory', 'hotmod: memory')
 
+  -- :HotmodProfile: the server writes an HTML report and asks Neovim to open
+  -- it (window/showDocument external -> vim.ui.open, stubbed here)
+  D.opened = {}
+  local real_open = vim.ui.open
+  vim.ui.open = function(path)
+    table.insert(D.opened, path)
+    return nil, nil
+  end
+  D.profile_output, D.profile_float = shown(':HotmodProfile', 'HotmodProfile', 'hotmod: profile')
+  D.profile_named_output = shown(':HotmodProfile shop.catalog', 'HotmodProfile shop.catalog', 'hotmod: profile')
+  H.wait('profile report opened', 10000, function()
+    return #D.opened >= 2
+  end)
+  vim.ui.open = real_open
+
   H.notifications = {}
   vim.cmd('HotmodReload no.such.module')
   H.wait('bad module error', 10000, function()
