@@ -222,12 +222,13 @@ class Engine:
         with self._lock:
             self._ensure_scanned()
             if names is None:
-                targets = set(self._modules)
+                ordered = sorted(self._modules)
             else:
-                targets = {n for n in names if n in self._modules}
-                if dependents:
-                    targets |= self._graph.dependents(targets)
-            ordered = sorted(targets)
+                named = {n for n in names if n in self._modules}
+                found = self._graph.dependents(named) if dependents else set()
+                # The modules asked for first: their verdicts are the ones the
+                # user is waiting for, dependents follow.
+                ordered = sorted(named) + sorted(found - named)
             config = self.config
             worker = self._ensure_worker()
             infos = {n: self._modules[n] for n in ordered}
@@ -238,7 +239,7 @@ class Engine:
             self._last_check = (elapsed, time.time())
         return CheckReport(
             python=str(worker.info.get("python") or ""),
-            results=tuple(results),
+            results=tuple(sorted(results, key=lambda r: r.name)),
             duration_ms=elapsed,
             cancelled=len(results) < len(infos),
             skipped=tuple(sorted(set(infos) - {r.name for r in results})),

@@ -281,3 +281,16 @@ def test_status_counts_broken_modules(workspace: Workspace) -> None:
     assert status.broken_count == 1
     assert status.worker_pid is not None
     assert status.last_check_ms is not None
+
+
+def test_the_saved_module_is_checked_before_its_dependents(workspace: Workspace) -> None:
+    # Dependents whose names sort before the hub must not delay the hub's verdict.
+    workspace.write({"zhub.py": "X = 1\n"} | {f"a{i:02d}.py": "import zhub\n" for i in range(6)})
+    with workspace.engine() as engine:
+        engine.check()
+        delivered: list[str] = []
+        report = engine.check_paths(
+            [workspace.path("zhub.py")], on_result=lambda r: delivered.append(r.name)
+        )
+    assert delivered[0] == "zhub"
+    assert [r.name for r in report.results] == sorted(delivered)  # reports stay sorted by name
