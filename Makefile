@@ -77,8 +77,8 @@ demo: $(STAMP)
 	@echo "== VS Code: 'make vsix', then: code --install-extension editors/vscode/hotmod-$$($(PY) -c 'import hotmod.core as c; print(c.__version__)').vsix"
 
 bench: $(STAMP)
-	$(PY) tests/benchmarks/bench_check.py
-	$(PY) tests/benchmarks/bench_lsp.py
+	$(PY) tests/benchmarks/bench_check.py && $(PY) tests/benchmarks/bench_lsp.py
+	for b in scaling dependents mutations; do $(PY) tests/benchmarks/bench_$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -22,19 +22,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import psutil
-from lsprotocol import types
-from pygls.lsp.client import LanguageClient
-
-SERVER = [
-    sys.executable,
-    "-m",
-    "hotmod.server",
-    "--trust",
-    *os.environ.get("HOTMOD_BENCH_SERVER_ARGS", "").split(),
-]
+from _lsp_driver import LspSession, alternate_saves, cold_import_ms, percentile
 
 
 def generate(root: Path, modules: int, package: str) -> tuple[str, str]:
@@ -81,20 +70,6 @@ def floor_import(runs: int = 5) -> tuple[float, float]:
     return statistics.median(times), statistics.median(rss)
 
 
-def cold_import(root: Path, module: str, runs: int = 5) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", f"import {module}"], cwd=root, check=True)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 @dataclass
 class Leaf:
     name: str
@@ -104,104 +79,23 @@ class Leaf:
     load_ms: float = 0.0
 
 
-async def save_latencies(
-    client: LanguageClient,
-    published: dict[str, list[tuple[float, list[types.Diagnostic]]]],
-    path: Path,
-    saves: int,
-) -> list[float]:
-    """Alternate broken and fixed saves; time each didSave to its publishDiagnostics."""
-    uri = path.as_uri()
-    original = path.read_text()
-    latencies = []
-    for i in range(saves):
-        broken = i % 2 == 0
-        path.write_text(original + (f"raise RuntimeError('save {i}')\n" if broken else f"# {i}\n"))
-        seen = len(published.get(uri, []))
-        sent = time.perf_counter()
-        client.text_document_did_save(
-            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
-        )
-        while True:
-            fresh = [e for e in published.get(uri, [])[seen:] if bool(e[1]) == broken]
-            if fresh:
-                latencies.append((fresh[0][0] - sent) * 1000)
-                break
-            if time.perf_counter() - sent > 30:
-                raise TimeoutError(f"no diagnostics for save {i} of {path.name}")
-            await asyncio.sleep(0.0005)
-        await asyncio.sleep(0.05)
-    path.write_text(original)
-    return latencies
-
-
 async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="hotmod-bench-") as tmp:
         root = Path(tmp)
         leaves = [Leaf(name) for name in generate(root, args.modules, args.package)]
         floor_ms, floor_rss = floor_import()
         for leaf in leaves:
-            leaf.cold_ms = cold_import(root, leaf.name)
+            leaf.cold_ms = cold_import_ms(root, leaf.name)
 
-        client = LanguageClient("bench", "0")
-        published: dict[str, list[tuple[float, list[types.Diagnostic]]]] = {}
-        status: list[Any] = []
-
-        @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        def on_diagnostics(params: types.PublishDiagnosticsParams) -> None:
-            published.setdefault(params.uri, []).append(
-                (time.perf_counter(), list(params.diagnostics))
-            )
-
-        @client.feature("hotmod/status")
-        def on_status(params: Any) -> None:
-            status.append(params)
-
-        @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-        def on_refresh(params: None) -> None:
-            return None
-
-        await client.start_io(*SERVER)
-        server_pid = client._server.pid if client._server else 0
-        start = time.perf_counter()
-        await client.initialize_async(
-            types.InitializeParams(
-                capabilities=types.ClientCapabilities(),
-                root_uri=root.as_uri(),
-                initialization_options={"trusted": True},
-            )
-        )
-        init_ms = (time.perf_counter() - start) * 1000
-        start = time.perf_counter()
-        client.initialized(types.InitializedParams())
-
-        async def until_idle(timeout: float = 600) -> None:
-            deadline = time.monotonic() + timeout
-            while not (status and getattr(status[-1], "state", None) == "idle"):
-                if time.monotonic() > deadline:
-                    raise TimeoutError("server never became idle")
-                await asyncio.sleep(0.01)
-
-        await until_idle()
-        full_check_s = time.perf_counter() - start
-        await asyncio.sleep(1.0)
-        server = psutil.Process(server_pid)
-        idle_rss = server.memory_info().rss / (1024 * 1024)
-        worker_rss = sum(c.memory_info().rss for c in server.children()) / (1024 * 1024)
-
-        for leaf in leaves:
-            path = root / (leaf.name.replace(".", "/") + ".py")
-            leaf.latencies = await save_latencies(client, published, path, args.saves)
-            result = await client.workspace_execute_command_async(
-                types.ExecuteCommandParams(
-                    command="hotmod.reloadModule", arguments=[{"module": leaf.name}]
-                )
-            )
-            module = result["result"] if isinstance(result, dict) else result.result._asdict()
-            leaf.own_ms, leaf.load_ms = float(module["self_ms"]), float(module["load_ms"])
-        await client.shutdown_async(None)
-        client.exit(None)
-        await client.stop()
+        async with LspSession(root) as lsp:
+            init_ms, full_check_s = lsp.init_ms, lsp.full_check_s
+            await asyncio.sleep(1.0)
+            idle_rss, worker_rss = lsp.server_rss_mb(), lsp.worker_rss_mb()
+            for leaf in leaves:
+                path = root / (leaf.name.replace(".", "/") + ".py")
+                leaf.latencies, _ = await alternate_saves(lsp, path, args.saves)
+                module = await lsp.reload_module(leaf.name)
+                leaf.own_ms, leaf.load_ms = float(module["self_ms"]), float(module["load_ms"])
 
     rows = [
         ("modules in workspace", f"{args.modules}", "", ""),
