@@ -176,28 +176,7 @@ def _report_json(
 @command("hotmod.reloadModule", keys=("module",))
 async def reload_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     name = "hotmod.reloadModule"
-    if "uri" not in argument and "module" not in argument:
-        if ls.current_uri is None:
-            raise JsonRpcInvalidParams(f'{name} needs {{"uri": ...}} or {{"module": ...}}')
-        argument = {"uri": ls.current_uri}
-    if "module" in argument:
-        module = argument["module"]
-        folder = next(
-            (f for f in ls.folders.values() if f.engine and module in f.engine.modules), None
-        )
-        if folder is None:
-            raise JsonRpcInvalidParams(f"{name}: unknown module {module!r}")
-        folder = _usable(folder, name)
-    else:
-        folder, path = _folder(ls, argument, name)
-        assert folder.engine is not None and path is not None
-        info = folder.engine.module_for_path(path)
-        if info is None:
-            dirs = ", ".join(str(d) for d in folder.engine.config.module_dirs)
-            raise JsonRpcInvalidParams(
-                f"{name}: {path} is not a project module (module dirs: {dirs})"
-            )
-        module = info.name
+    folder, module = _module_target(ls, argument, name)
     engine, scheduler = folder.engine, folder.scheduler
     assert engine is not None and scheduler is not None
     report = await scheduler.run(
