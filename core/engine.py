@@ -262,9 +262,15 @@ class Engine:
             self._ensure_scanned()
             if all(p in self._by_file and os.path.isfile(p) for p in wanted):
                 # The common case, a save of existing modules: no rediscovery.
-                names = {self._reparse(self._by_file[p]) for p in wanted}
+                infos = [self._by_file[p] for p in wanted]
+                for info in infos:
+                    self._reparse(info)
                 if self._worker is not None:
-                    self._worker.update(self._by_file, self._warm_list())
+                    # The file list is unchanged: only the saved files can add
+                    # third-party imports (O(saved), not O(project)).
+                    saved = (self._parsed[str(info.path)][1] for info in infos)
+                    self._worker.add_warm(external_top_levels(saved, self._modules))
+                names = {info.name for info in infos}
                 return self.check(names, should_cancel=should_cancel, on_result=on_result)
             old_by_file = dict(self._by_file)
             old_dependents = self._graph.dependents(
@@ -280,7 +286,7 @@ class Engine:
         report = self.check(names, should_cancel=should_cancel, on_result=on_result)
         return replace(report, removed=removed)
 
-    def _reparse(self, info: ModuleInfo) -> str:
+    def _reparse(self, info: ModuleInfo) -> None:
         """Re-read one module's imports (its mtime may tie with the last parse's)."""
         try:
             source = info.path.read_bytes()
@@ -289,7 +295,6 @@ class Engine:
         parsed = parse_imports(info, source)
         self._parsed[str(info.path)] = (_stamp(info.path), parsed)
         self._graph.update_static(info.name, parsed, self._modules)
-        return info.name
 
     def _ensure_worker(self) -> Worker:
         if self._worker is None:

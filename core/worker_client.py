@@ -236,13 +236,17 @@ class Worker:
     def update(self, files: Iterable[str], warm: Iterable[str]) -> None:
         """New project file list and pre-imports, e.g. after a rescan."""
         files_list = sorted(str(f) for f in files)
-        warm_list = sorted(set(warm))
         with self._lock:
             if files_list != self._files:
                 self._files = files_list
                 if self._req_fd is not None:
                     self._send_locked({"op": "files", "files": files_list})
-            new_warm = sorted(set(warm_list) - set(self._warm))
+        self.add_warm(warm)
+
+    def add_warm(self, warm: Iterable[str]) -> None:
+        """Pre-import these too (the worker never forgets a warm module)."""
+        with self._lock:
+            new_warm = sorted(set(warm) - set(self._warm))
             if new_warm:
                 self._warm = sorted(set(self._warm) | set(new_warm))
                 if self._req_fd is not None:
