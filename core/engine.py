@@ -218,6 +218,17 @@ class Engine:
         Unknown names are ignored; ``should_cancel`` is polled between
         results and drops the checks still queued.
         """
+        return self._check(names, dependents, should_cancel, on_result, {})
+
+    def _check(
+        self,
+        names: Iterable[str] | None,
+        dependents: bool,
+        should_cancel: Callable[[], bool] | None,
+        on_result: Callable[[ModuleResult], None] | None,
+        started: Mapping[str, Future[RawResult]],
+    ) -> CheckReport:
+        """``check``, for some of whose modules the worker already has requests."""
         start = time.perf_counter()
         with self._lock:
             self._ensure_scanned()
@@ -233,7 +244,7 @@ class Engine:
             worker = self._ensure_worker()
             infos = {n: self._modules[n] for n in ordered}
             by_file = dict(self._by_file)
-        results = self._run(worker, config, infos, by_file, should_cancel, on_result)
+        results = self._run(worker, config, infos, by_file, should_cancel, on_result, started)
         elapsed = (time.perf_counter() - start) * 1000.0
         with self._lock:
             self._last_check = (elapsed, time.time())
@@ -262,7 +273,11 @@ class Engine:
             self._ensure_scanned()
             if all(p in self._by_file and os.path.isfile(p) for p in wanted):
                 # The common case, a save of existing modules: no rediscovery.
-                infos = [self._by_file[p] for p in wanted]
+                # Their imports start before anything else, bookkeeping included:
+                # the user is waiting for exactly these verdicts.
+                infos = sorted((self._by_file[p] for p in wanted), key=lambda m: m.name)
+                worker, config = self._ensure_worker(), self.config
+                started = {m.name: self._submit(worker, config, m.name) for m in infos}
                 for info in infos:
                     self._reparse(info)
                 if self._worker is not None:
@@ -270,8 +285,7 @@ class Engine:
                     # third-party imports (O(saved), not O(project)).
                     saved = (self._parsed[str(info.path)][1] for info in infos)
                     self._worker.add_warm(external_top_levels(saved, self._modules))
-                names = {info.name for info in infos}
-                return self.check(names, should_cancel=should_cancel, on_result=on_result)
+                return self._check(started, True, should_cancel, on_result, started)
             old_by_file = dict(self._by_file)
             old_dependents = self._graph.dependents(
                 m.name for f, m in old_by_file.items() if f in wanted
@@ -310,6 +324,17 @@ class Engine:
             self._worker.start()
         return self._worker
 
+    @staticmethod
+    def _submit(worker: Worker, config: Config, name: str) -> Future[RawResult]:
+        return worker.check(
+            name,
+            config.import_timeout_s,
+            config.memory_limit_mb,
+            config.output_limit_bytes,
+            trace_memory=config.trace_memory,
+            side_effects=config.side_effects,
+        )
+
     def _run(
         self,
         worker: Worker,
@@ -318,19 +343,13 @@ class Engine:
         by_file: Mapping[str, ModuleInfo],
         should_cancel: Callable[[], bool] | None,
         on_result: Callable[[ModuleResult], None] | None,
+        started: Mapping[str, Future[RawResult]],
         record: bool = True,
     ) -> list[ModuleResult]:
         def submit(name: str) -> Future[RawResult]:
-            return worker.check(
-                name,
-                config.import_timeout_s,
-                config.memory_limit_mb,
-                config.output_limit_bytes,
-                trace_memory=config.trace_memory,
-                side_effects=config.side_effects,
-            )
+            return self._submit(worker, config, name)
 
-        futures = {name: submit(name) for name in infos}
+        futures = {name: started[name] if name in started else submit(name) for name in infos}
         retried: set[str] = set()
         lines = SourceLines()
         results: list[ModuleResult] = []
@@ -550,7 +569,7 @@ class Engine:
             worker = self._ensure_worker()
             infos = {n: self._modules[n] for n in loaded}
             by_file = dict(self._by_file)
-        self._run(worker, config, infos, by_file, should_cancel, None, record=False)
+        self._run(worker, config, infos, by_file, should_cancel, None, {}, record=False)
 
     def memory_report(self, *, measure: bool = False) -> MemoryReport:
         """Memory per module, largest first; ``measure`` runs ``measure_memory`` first."""

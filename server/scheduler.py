@@ -83,10 +83,13 @@ class Scheduler:
             return
         self._pending |= fresh
         self._generation += 1
-        loop = asyncio.get_running_loop()
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = loop.call_later(0 if save else self.debounce_s, self._kick)
+            self._timer = None
+        if save:
+            self._kick()
+        else:
+            self._timer = asyncio.get_running_loop().call_later(self.debounce_s, self._kick)
 
     def _kick(self) -> None:
         self._timer = None
@@ -99,7 +102,6 @@ class Scheduler:
 
     async def _drain(self) -> None:
         while (self._pending or self._pending_modules) and not self._closed:
-            self.hooks.on_run_start()
             report = None
             async with self._run_lock:
                 paths, self._pending = self._pending, set()
@@ -108,7 +110,9 @@ class Scheduler:
                 for path in paths:
                     self._stamps[path] = _stamp(path)
                 try:
-                    report = await self._execute(generation, self._backlog_job(paths, modules))
+                    report = await self._execute(
+                        generation, self._backlog_job(paths, modules), self.hooks.on_run_start
+                    )
                 finally:
                     if report is None:  # the job failed: keep its work for the next run
                         self._pending |= paths
@@ -149,11 +153,10 @@ class Scheduler:
         """
         self._generation += 1
         generation = self._generation
-        self.hooks.on_run_start()
         report = None
         try:
             async with self._run_lock:
-                report = await self._execute(generation, job)
+                report = await self._execute(generation, job, self.hooks.on_run_start)
         except asyncio.CancelledError:
             # The request was cancelled ($/cancelRequest): stop the engine too.
             if self._generation == generation:
@@ -175,7 +178,11 @@ class Scheduler:
                 None, lambda: job(should_cancel=lambda: self._generation != generation)
             )
 
-    async def _execute(self, generation: int, job: Job) -> CheckReport | None:
+    async def _execute(
+        self, generation: int, job: Job, started: Callable[[], None]
+    ) -> CheckReport | None:
+        """Run ``job`` on a thread; ``started`` (the status notification) runs only
+        once the job is on its way, so that it never delays a check."""
         loop = asyncio.get_running_loop()
 
         def cancelled() -> bool:
@@ -184,7 +191,9 @@ class Scheduler:
         def deliver(result: ModuleResult) -> None:
             loop.call_soon_threadsafe(self._deliver, result, generation)
 
-        return await loop.run_in_executor(None, job, cancelled, deliver)
+        running = loop.run_in_executor(None, job, cancelled, deliver)
+        started()
+        return await running
 
     def _deliver(self, result: ModuleResult, generation: int) -> None:
         if self._closed or generation < self._published.get(result.name, -1):

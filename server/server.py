@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sys
+import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hotmod.core import __version__
 from hotmod.core.profile import ModuleProfile
@@ -16,6 +18,7 @@ from hotmod.core.results import CheckReport, ModuleResult
 from hotmod.core.syntax import syntax_diagnostics
 from hotmod.core.worker_client import WorkerError
 from lsprotocol import types
+from pygls.io_ import StdoutWriter, run_async
 from pygls.lsp.server import LanguageServer
 
 from . import convert
@@ -23,6 +26,7 @@ from .folders import Folder, Progress
 from .protocol import HotmodProtocol
 from .scheduler import SchedulerHooks
 from .settings import Settings, parse_settings
+from .stdio import PipeReader, can_read_async
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +51,37 @@ class HotmodServer(LanguageServer):
         self.current_uri: str | None = None  # the document the user is looking at, best guess
         self.loop: asyncio.AbstractEventLoop | None = None
         self._told: set[str] = set()  # messages shown once per session
+        self._counts = (0, 0)  # modules and broken ones in the last status sent
         self._tasks: set[asyncio.Future[None]] = set()  # background tasks, kept alive
         self.folders_ready = asyncio.Event()  # set once `initialized` has opened the folders
         # The latest profile per file, with the file's stamp then: its hot-line
         # lenses show until the file changes.
         self.profiles: dict[str, tuple[tuple[int, int], ModuleProfile]] = {}
+
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve over stdio, reading stdin on the event loop (see ``stdio.py``)."""
+        stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout.buffer
+        if not can_read_async(stdin, stdout):
+            super().start_io(stdin, stdout)
+            return
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout))
+        try:
+            asyncio.run(
+                run_async(
+                    stop_event=self._stop_event,
+                    reader=PipeReader(stdin),
+                    protocol=self.protocol,
+                    logger=log,
+                    error_handler=self.report_server_error,
+                )
+            )
+        except BrokenPipeError:
+            log.info("client connection lost: shutting down")
+        except (KeyboardInterrupt, SystemExit):
+            pass
+        finally:
+            self.shutdown()  # type: ignore[no-untyped-call]  # pygls leaves it unannotated
 
     def report_server_error(self, error: Exception, source: Any) -> None:
         # The client went away (editor quit): there is nobody to tell.
@@ -248,12 +278,18 @@ class HotmodServer(LanguageServer):
             self.send_status("idle")
 
     def send_status(self, state: str, message: str = "") -> None:
-        modules = broken = 0
-        for folder in self.folders.values():
-            if folder.engine is not None:
-                status = folder.engine.status()
-                modules += status.module_count
-                broken += status.broken_count
+        if state == "checking":
+            # The counts of the last status: asking the engines now would wait
+            # for the check that is starting (their lock) and slow it down.
+            modules, broken = self._counts
+        else:
+            modules = broken = 0
+            for folder in self.folders.values():
+                if folder.engine is not None:
+                    status = folder.engine.status()
+                    modules += status.module_count
+                    broken += status.broken_count
+            self._counts = (modules, broken)
         if not message:
             message = {
                 "checking": "checking modules",

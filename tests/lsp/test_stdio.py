@@ -1,0 +1,114 @@
+"""stdin read on the event loop (server/stdio.py), and the fallback to pygls' reader."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from hotmod.server.stdio import PipeReader, can_read_async
+
+
+def frame(message: dict[str, Any]) -> bytes:
+    body = json.dumps(message).encode()
+    return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+
+def responses(stdout: bytes) -> list[dict[str, Any]]:
+    """The JSON-RPC messages in a server's output."""
+    found = []
+    while stdout:
+        headers, _, rest = stdout.partition(b"\r\n\r\n")
+        length = int(headers.split(b"\r\n")[0].split(b":")[1])
+        found.append(json.loads(rest[:length]))
+        stdout = rest[length:]
+    return found
+
+
+SESSION = b"".join(
+    frame(m)
+    for m in (
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    )
+)
+
+
+async def test_pipe_reader_reads_messages_split_across_writes() -> None:
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        reader = PipeReader(pipe)
+        message = frame({"jsonrpc": "2.0", "method": "x"})
+        for i in range(0, len(message), 7):  # the client writes in pieces
+            os.write(write_fd, message[i : i + 7])
+        os.close(write_fd)
+        header = await reader.readline()
+        assert header.startswith(b"Content-Length: ")
+        assert await reader.readline() == b"\r\n"
+        body = await reader.readexactly(int(header.split(b":")[1]))
+        assert json.loads(body) == {"jsonrpc": "2.0", "method": "x"}
+        assert await reader.readline() == b""  # end of input
+
+
+async def test_pipe_reader_gives_empty_bytes_when_the_client_dies_mid_message() -> None:
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        os.write(write_fd, b'{"jsonrpc": "2.0"')
+        os.close(write_fd)
+        assert await PipeReader(pipe).readexactly(100) == b""
+
+
+def test_only_pipes_and_sockets_of_their_own_are_read_on_the_loop(tmp_path: Path) -> None:
+    in_r, in_w = os.pipe()  # what an editor starts a server with: two pipes
+    out_r, out_w = os.pipe()
+    with os.fdopen(in_r, "rb") as stdin, os.fdopen(out_w, "wb") as stdout:
+        assert can_read_async(stdin, stdout)
+        # One open file for both (a terminal, one socket): making it
+        # non-blocking would make writes fail on a full buffer.
+        assert not can_read_async(stdin, stdin)
+    for fd in (in_w, out_r):
+        os.close(fd)
+    regular = tmp_path / "messages"
+    regular.write_bytes(b"")
+    with open(regular, "rb") as stdin, open(tmp_path / "out", "wb") as stdout:
+        assert not can_read_async(stdin, stdout)
+
+
+def run_server(stdin: Any) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotmod.server"],
+        stdin=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_server_answers_over_os_pipes() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotmod.server"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = proc.communicate(SESSION, timeout=60)
+    assert proc.returncode == 0, err.decode()
+    answers = {m.get("id"): m for m in responses(out) if "id" in m}
+    assert answers[1]["result"]["serverInfo"]["name"] == "hotmod"
+    assert answers[2]["result"] is None
+
+
+def test_server_reads_messages_from_a_regular_file(tmp_path: Path) -> None:
+    """Not a pipe (e.g. a recorded session replayed): pygls' own reader serves it."""
+    session = tmp_path / "session.bin"
+    session.write_bytes(SESSION)
+    with open(session, "rb") as stdin:
+        done = run_server(stdin)
+    assert done.returncode == 0, done.stderr.decode()
+    answers = {m.get("id"): m for m in responses(done.stdout) if "id" in m}
+    assert answers[1]["result"]["serverInfo"]["name"] == "hotmod"
