@@ -261,6 +261,21 @@ class LspSession:
         return module
 
 
+async def initialize_ms(root: Path) -> float:
+    """ms from spawning ``hotmod serve`` to its answer to ``initialize``; then exits."""
+    client = LanguageClient("hotmod-bench", "0")
+    start = time.perf_counter()
+    await client.start_io(*SERVER)
+    await client.initialize_async(
+        types.InitializeParams(capabilities=types.ClientCapabilities(), root_uri=root.as_uri())
+    )
+    elapsed = (time.perf_counter() - start) * 1000
+    await client.shutdown_async(None)
+    client.exit(None)
+    await client.stop()
+    return elapsed
+
+
 async def alternate_saves(
     lsp: LspSession,
     path: Path,
