@@ -10,11 +10,12 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, cast
 
 from hotmod.core import __version__
 from hotmod.core.config import ConfigError
+from hotmod.core.engine import EngineStatus
 from hotmod.core.profile import ModuleProfile, ProfileUnavailable, profile_json
 from hotmod.core.results import CheckReport
 from hotmod.core.serialize import module_json, to_jsonable
@@ -134,8 +135,13 @@ def _short(value: Any) -> str:
 
 
 # -- targets --------------------------------------------------------------------
-def _folder(ls: HotmodServer, argument: dict[str, Any], name: str) -> tuple[Folder, str | None]:
-    """The folder a command is about, and the file path if a file URI was given."""
+def _folder(
+    ls: HotmodServer, argument: dict[str, Any], name: str, usable: bool = True
+) -> tuple[Folder, str | None]:
+    """The folder a command is about, and the file path if a file URI was given.
+
+    ``usable``: the folder must be checkable (InvalidParams with the reason if not).
+    """
     uri = argument.get("uri")
     if uri is not None:
         path = convert.uri_to_path(uri)
@@ -144,10 +150,11 @@ def _folder(ls: HotmodServer, argument: dict[str, Any], name: str) -> tuple[Fold
         folder = ls.folder_for_path(path)
         if folder is None:
             raise JsonRpcInvalidParams(f"{name}: {path} is outside the workspace folders")
-        return _usable(folder, name), os.path.abspath(path)
-    if not ls.folders:
-        raise JsonRpcInvalidParams(f"{name}: no workspace folder is open")
-    return _usable(next(iter(ls.folders.values())), name), None
+    else:
+        if not ls.folders:
+            raise JsonRpcInvalidParams(f"{name}: no workspace folder is open")
+        folder, path = next(iter(ls.folders.values())), None
+    return (_usable(folder, name) if usable else folder), (path and os.path.abspath(path))
 
 
 def _usable(folder: Folder, name: str) -> Folder:
@@ -250,10 +257,14 @@ async def memory_report(ls: HotmodServer, argument: dict[str, Any]) -> Any:
 
 @command("hotmod.status", needs_trust=False)
 async def status(ls: HotmodServer, argument: dict[str, Any]) -> Any:
-    folder, _ = _folder(ls, argument, "hotmod.status")
-    assert folder.engine is not None
-    data = to_jsonable(folder.engine.status())
-    return {"version": __version__, "trusted": ls.trusted, **data}
+    # A folder that cannot be checked (broken configuration or interpreter)
+    # still has a status: what is wrong with it.
+    folder, _ = _folder(ls, argument, "hotmod.status", usable=False)
+    if folder.engine is not None:
+        data = to_jsonable(folder.engine.status())
+    else:  # the configuration could not be read: nothing else is known
+        data = {f.name: None for f in fields(EngineStatus)} | {"root": str(folder.path)}
+    return {"version": __version__, "trusted": ls.trusted, **data, "error": folder.error}
 
 
 @command("hotmod.profileModule", keys=("module", "open"))
@@ -295,7 +306,9 @@ def _module_target(ls: HotmodServer, argument: dict[str, Any], name: str) -> tup
             (f for f in ls.folders.values() if f.engine and module in f.engine.modules), None
         )
         if folder is None:
-            raise JsonRpcInvalidParams(f"{name}: unknown module {module!r}")
+            # A folder that cannot be loaded may be where it lives: say why.
+            why = "".join(f" ({f.error})" for f in ls.folders.values() if f.error)[:500]
+            raise JsonRpcInvalidParams(f"{name}: unknown module {module!r}{why}")
         return _usable(folder, name), module
     folder, path = _folder(ls, argument, name)
     assert folder.engine is not None and path is not None

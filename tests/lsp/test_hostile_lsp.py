@@ -94,9 +94,13 @@ async def test_broken_interpreter_is_told_once_without_a_crash_loop(
     await lsp.until(lambda: any("did not start" in m.message for m in lsp.client.messages))
     for _ in range(5):
         lsp.save(shop / "shop/cart.py")
-    # Still serving; commands explain why the folder cannot be checked.
+    # Still serving; commands explain why the folder cannot be checked, and
+    # the status says what is wrong.
     with pytest.raises(JsonRpcInvalidParams, match="the worker did not start"):
-        await lsp.command("hotmod.status")
+        await lsp.command("hotmod.reloadAll")
+    status = await lsp.command("hotmod.status")
+    assert "the worker did not start" in status["error"]
+    assert status["module_count"] == 5 and status["worker_pid"] is None
     time.sleep(0.5)
     told = [m.message for m in lsp.client.messages if "did not start" in m.message]
     assert len(told) == 1 and "this python is broken" in told[0]
@@ -110,7 +114,9 @@ async def test_nonexistent_interpreter_is_told_once(lsp: Session, shop: Path) ->
     for _ in range(3):
         lsp.save(shop / "shop/cart.py")
     with pytest.raises(JsonRpcInvalidParams, match="Python interpreter not found"):
-        await lsp.command("hotmod.status")
+        await lsp.command("hotmod.reloadAll")
+    status = await lsp.command("hotmod.status")
+    assert status["error"].startswith("Python interpreter not found: /nonexistent/python3")
     told = [m.message for m in lsp.client.messages]
     assert told == [
         "hotmod: Python interpreter not found: /nonexistent/python3 "
@@ -161,7 +167,8 @@ async def test_missing_module_dirs_setting(lsp: Session, shop: Path) -> None:
     await lsp.start(shop, moduleDirs=["no-such-dir"])
     await lsp.until(lambda: lsp.client.messages)
     with pytest.raises(JsonRpcInvalidParams, match="no such folder"):
-        await lsp.command("hotmod.status")
+        await lsp.command("hotmod.reloadModule", {"module": "shop.cart"})
+    assert "no such folder" in (await lsp.command("hotmod.status"))["error"]
     [message] = [m.message for m in lsp.client.messages]
     assert "module_dirs: no such folder" in message and "no-such-dir" in message
     assert lsp.diagnostics(shop / "shop/cart.py") == []  # nothing ran

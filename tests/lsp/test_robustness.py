@@ -28,9 +28,13 @@ async def test_invalid_pyproject_is_reported_and_recovers_when_fixed(
     assert "line 1" in message and "pyproject.toml" in message
     assert "Traceback" not in message
     assert lsp.diagnostics(shop / "shop/cart.py") == []  # nothing ran
+    status = await lsp.command("hotmod.status")
+    assert "invalid TOML" in status["error"] and status["root"] == str(shop)
+    assert status["module_count"] is None  # the config says where modules are
     pyproject.write_text("[tool.hotmod]\nslow_threshold_ms = 5\n")
     lsp.save(pyproject)
     await lsp.until(lambda: lsp.codes(shop / "shop/cart.py") == ["import-error"])
+    assert (await lsp.command("hotmod.status"))["error"] is None
 
 
 async def test_bad_config_value_names_the_key(lsp: Session, shop: Path) -> None:

@@ -345,7 +345,9 @@ export function renderStatus(value: unknown): string {
     ['Last check took', formatMs(status.last_check_ms)],
     ['Last check at', formatTime(status.last_check_at)],
   ];
-  return ['# hotmod: status', '', table(['', 'value'], rows), ''].join('\n');
+  const problem = str(status.error);
+  const why = problem ? [`**This folder cannot be checked:** ${problem}`, ''] : [];
+  return ['# hotmod: status', '', ...why, table(['', 'value'], rows), ''].join('\n');
 }
 
 // -- hotmod.profileModule ---------------------------------------------------------

@@ -171,6 +171,13 @@ test('status: a readable table', () => {
   assert.match(rows['Last check at'], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
   const empty = Object.fromEntries(tableRows(renderStatus({})).map(([k, v]) => [k, v]));
   assert.equal(empty['Worker PID'], '—');
+  assert.doesNotMatch(markdown, /cannot be checked/);
+});
+
+test('status: a folder that cannot be checked says why', () => {
+  const markdown = renderStatus({ ...(FIXTURES.status as Record<string, unknown>), worker_pid: null, error: 'Python interpreter not found: /nope' });
+  assert.match(markdown, /\*\*This folder cannot be checked:\*\* Python interpreter not found: \/nope/);
+  assert.equal(Object.fromEntries(tableRows(markdown).map(([k, v]) => [k, v]))['Worker PID'], '—');
 });
 
 test('profile: summary, HTML report link, hottest lines', () => {

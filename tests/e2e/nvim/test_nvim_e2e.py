@@ -138,6 +138,9 @@ def test_plugin_without_server(run_nvim: Any, tmp_path: Path, workspace: Path) -
     assert "{" not in profile  # no raw JSON
     status = _text(d["status_lines"])
     assert "| broken     | 2" in status and "3.11.7" in status
+    assert "cannot be checked" not in status and "error" not in status
+    broken = _text(d["status_error_lines"])
+    assert "**This folder cannot be checked:** invalid TOML in pyproject.toml" in broken
 
     assert d["float"]["relative"] == "editor"
     assert d["float"]["lines"] == d["perf_lines"]

@@ -414,6 +414,9 @@ function M.status(r)
     python = python .. ' (' .. text(r.python_version) .. ')'
   end
   local lines = { '# hotmod status', '' }
+  if present(r.error) then
+    extend(lines, { '**This folder cannot be checked:** ' .. text(r.error), '' })
+  end
   extend(
     lines,
     M.table({ 'key', 'value' }, {
@@ -441,6 +444,7 @@ function M.status(r)
     dev_mode = 1,
     last_check_ms = 1,
     last_check_at = 1,
+    error = 1,
   }
   local extra = {}
   for k, v in pairs(r) do

@@ -185,6 +185,13 @@ return function(H)
     dev_mode = false,
     last_check_ms = 12.5,
     last_check_at = vim.NIL,
+    error = vim.NIL,
+  })
+  D.status_error_lines = format.status({
+    version = '0.1.0',
+    root = ws,
+    module_count = vim.NIL,
+    error = 'invalid TOML in pyproject.toml',
   })
 
   -- ui: a float with the lines, closed by q
