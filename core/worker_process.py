@@ -90,23 +90,91 @@ class _Recorder:
         self.stack = []  # [name, start, children_seconds]
         self.modules = {}
         self.edges = []
+        self.compiled = []  # project files compiled from source (not in _CODE)
+
+
+class _CodeCache:
+    """Project files compiled in the zygote, by path, with the exact source.
+
+    A check child inherits it: a module whose source is byte-for-byte the
+    one compiled runs that code object instead of compiling again, which for
+    a module importing dozens of project modules is most of its set-up.
+    Bytes, not mtimes, decide (see FreshSourceLoader), so it cannot go stale.
+    The zygote compiles what the children report they had to compile.
+    """
+
+    # Code objects take about 3.5x their source; beyond this much source,
+    # files are compiled in every check as before.
+    LIMIT_BYTES = 8 * 1024 * 1024
+
+    def __init__(self):
+        self.entries = {}  # path -> (source bytes, code object)
+        self.size = 0
+
+    def get(self, path, source):
+        entry = self.entries.get(path)
+        if entry is not None and entry[0] == source:
+            return entry[1]
+        return None
+
+    def add(self, path):
+        """Compile ``path`` as it is now; not kept when that warns or fails.
+
+        A warning at compile time (e.g. SyntaxWarning) is part of what a fresh
+        import prints: such a file is left to compile in every check.
+        """
+        self.discard(path)
+        try:
+            with open(path, "rb") as f:
+                source = f.read()
+        except OSError:
+            return
+        if self.size + len(source) > self.LIMIT_BYTES:
+            return
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                code = compile(source, path, "exec", dont_inherit=True)
+            except Exception:  # SyntaxError, ValueError (null bytes), ...
+                return
+        if caught:
+            return
+        self.entries[path] = (source, code)
+        self.size += len(source)
+
+    def discard(self, path):
+        entry = self.entries.pop(path, None)
+        if entry is not None:
+            self.size -= len(entry[0])
+
+    def retain(self, files):
+        for path in [p for p in self.entries if p not in files]:
+            self.discard(path)
+
+
+_CODE = _CodeCache()
 
 
 def _make_loader_class(recorder):
     base = importlib.machinery.SourceFileLoader
 
     class FreshSourceLoader(base):
-        """Compiles from source every time.
+        """Runs the code of the source as it is on disk now.
 
         A ``.pyc`` is validated by the source's mtime in whole seconds and its
         size, so two saves within one second can leave stale bytecode that a
-        cached import would happily run.  Compiling from source costs little
-        for project files and never lies.
+        cached import would happily run.  The source is read every time and
+        compiled unless the zygote compiled these very bytes (``_CODE``).
         """
 
         def get_code(self, fullname):
             path = self.get_filename(fullname)
-            return self.source_to_code(self.get_data(path), path)
+            source = self.get_data(path)
+            code = _CODE.get(path, source)
+            if code is not None:
+                return code
+            recorder.compiled.append(path)
+            return self.source_to_code(source, path)
 
         def exec_module(self, module):
             name = module.__name__
@@ -554,6 +622,7 @@ def run_check(request, state, result_fd, tb_file, phases=None, prepared=None):
     result["total_ms"] = elapsed * 1000.0
     result["modules"] = recorder.modules
     result["edges"] = recorder.edges
+    result["compiled"] = recorder.compiled
     phases["write"] = time.monotonic()
     result["phases"] = phases
     for stream in (sys.stdout, sys.stderr):
@@ -981,6 +1050,7 @@ class Zygote:
         self.rss_baseline = 0
         self.spare = None  # (pid, request_w, result_r, output_r, tb_path): see _prefork
         self.idle_since = None
+        self.to_compile = {}  # project files checks had to compile (an ordered set)
         self.running = True
         self.wake_r, self.wake_w = os.pipe()
         for fd in (self.wake_r, self.wake_w):
@@ -1113,7 +1183,10 @@ class Zygote:
             elif self.idle_since is None:
                 self.idle_since = time.monotonic()
             elif time.monotonic() - self.idle_since >= _PREFORK_DELAY_S:
-                self._prefork()
+                if self.to_compile:  # first, so that the spare inherits the code
+                    self._compile_some()
+                else:
+                    self._prefork()
             rlist = [self.in_fd, self.wake_r] if self.running else [self.wake_r]
             for child in self.children.values():
                 rlist.extend(fd for fd in (child.result_fd, child.output_fd) if fd is not None)
@@ -1134,8 +1207,9 @@ class Zygote:
 
     def _next_timeout(self):
         if not self.children:
-            if self.use_fork and self.running and self.spare is None and self.idle_since:
-                # Wake up to fork the spare (see _prefork).
+            idle_work = self.to_compile or self.spare is None
+            if self.use_fork and self.running and idle_work and self.idle_since:
+                # Wake up to compile, then fork the spare (see _prefork).
                 return max(0.0, self.idle_since + _PREFORK_DELAY_S - time.monotonic())
             return None
         now = time.monotonic()
@@ -1165,6 +1239,7 @@ class Zygote:
             self.queue.append(msg)
         elif op == "files":
             self.state["files"] = frozenset(os.path.abspath(f) for f in msg.get("files", []))
+            _CODE.retain(self.state["files"])
             self._discard_spare()
         elif op == "warm":
             self._discard_spare()
@@ -1181,6 +1256,17 @@ class Zygote:
     def _start_queued(self):
         while self.queue and len(self.children) < self.max_children:
             self._spawn(self.queue.pop(0))
+
+    def _compile_some(self):
+        """Compile files checks reported compiling (see _CodeCache), ~10 ms at a time
+        so that a check asked for meanwhile waits no longer than that."""
+        deadline = time.monotonic() + 0.01
+        while self.to_compile and time.monotonic() < deadline:
+            path = next(iter(self.to_compile))
+            del self.to_compile[path]
+            if path in self.state["files"]:
+                _CODE.add(path)
+        gc.freeze()  # like the warm imports: children must not copy these pages
 
     def _prefork(self):
         """Fork the next check's child now, off the critical path.
@@ -1421,6 +1507,9 @@ class Zygote:
 
     def _send(self, child, result, exit_info, dump):
         child.sent = True
+        compiled = result.pop("compiled", None) or ()
+        if self.use_fork:  # a oneshot subprocess cannot share the zygote's code
+            self.to_compile.update(dict.fromkeys(compiled))
         memory = result.get("memory")
         if memory and "rss_delta" in memory:
             memory["rss_delta"] = max(0, int(memory["rss_delta"]) - self.rss_baseline)

@@ -6,6 +6,7 @@ import os
 import py_compile
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -393,6 +394,38 @@ def test_stale_pyc_cannot_cause_a_stale_verdict(workspace: Workspace) -> None:
         report = engine.check()
     assert not report.ok
     assert only_diagnostic(report.results[0]).message == "ZeroDivisionError: division by zero"
+
+
+# The zygote compiles what checks had to compile once it has been idle a moment
+# (worker_process._CodeCache); later checks run that code when the bytes match.
+ZYGOTE_IDLE_S = 0.3
+
+
+def test_code_compiled_in_the_worker_never_outlives_an_edit(workspace: Workspace) -> None:
+    workspace.write({"a.py": "X = 11\n", "b.py": "from a import X\n"})
+    a_path = workspace.path("a.py")
+    before = a_path.stat()
+    with workspace.engine() as engine:
+        assert engine.check().ok
+        time.sleep(ZYGOTE_IDLE_S)  # a and b are compiled in the zygote now
+        a_path.write_text("Y = 11\n")  # same size, same mtime: only the bytes differ
+        os.utime(a_path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        report = engine.check(["b"])
+    assert only_diagnostic(by_name(report)["b"]).message.startswith(
+        "ImportError: cannot import name 'X' from 'a'"
+    )
+
+
+def test_compile_warnings_are_printed_by_every_check(workspace: Workspace) -> None:
+    # A fresh import compiles the module and prints the warning each time.
+    workspace.write({"w.py": "assert (1, 'always true')\nX = 1\n"})
+    with workspace.engine() as engine:
+        first = engine.check().results[0]
+        time.sleep(ZYGOTE_IDLE_S)
+        again = engine.check().results[0]
+    for result in (first, again):
+        assert result.ok
+        assert "SyntaxWarning: assertion is always true" in result.output
 
 
 def test_same_size_same_mtime_edit_is_parsed_again(workspace: Workspace) -> None:
