@@ -18,7 +18,6 @@ import logging
 import os
 import queue
 import sqlite3
-import statistics
 import threading
 import time
 from collections import deque
@@ -118,6 +117,10 @@ class History:
             recent = self._recent.setdefault(result.name, deque(maxlen=WINDOW))
             trend = None
             if result.ok and len(recent) >= MIN_SAMPLES:
+                # Imported here: statistics pulls in decimal (~30 ms), which
+                # the server need not pay before it answers `initialize`.
+                import statistics
+
                 median = statistics.median(recent)
                 change = (result.self_ms - median) / median if median > 0 else 0.0
                 trend = Trend(

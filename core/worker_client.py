@@ -16,8 +16,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 log = logging.getLogger(__name__)
 
 WORKER_PATH = Path(__file__).with_name("worker_process.py")
@@ -295,6 +293,8 @@ class Worker:
 
 def kill_tree(pid: int) -> None:
     """SIGKILL ``pid`` and every descendant (checks may fork grandchildren)."""
+    import psutil  # here: ~40 ms to import, and the server answers initialize first
+
     try:
         root = psutil.Process(pid)
         victims = [root, *root.children(recursive=True)]

@@ -7,13 +7,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hotmod.core.config import ConfigError
 from hotmod.core.engine import Engine
 
 from .scheduler import Scheduler, SchedulerHooks
 from .settings import Settings
-from .watcher import Watcher
+
+if TYPE_CHECKING:
+    from .watcher import Watcher
 
 
 @dataclass
@@ -67,6 +70,10 @@ class Folder:
         """Watch module dirs and the root (for pyproject.toml); ``on_change`` runs on ``loop``."""
         if self.engine is None or self.watcher is not None:
             return
+        # Imported here: watchdog takes ~15 ms to import, and the server
+        # answers `initialize` before any folder is watched.
+        from .watcher import Watcher
+
         unique = sorted({str(f) for f in (*self.engine.config.module_dirs, self.path)})
         roots = [
             Path(f) for f in unique if not any(f != o and f.startswith(o + os.sep) for o in unique)
