@@ -380,17 +380,22 @@ def test_input_at_import_sees_an_empty_stdin(workspace: Workspace) -> None:
     assert diagnostic.span.line == 1
 
 
+def rewrite_in_place(path: Path, text: str) -> None:
+    """New content of the same size and the same mtime: only the bytes tell."""
+    before = path.stat()
+    path.write_text(text)
+    assert path.stat().st_size == before.st_size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
 def test_stale_pyc_cannot_cause_a_stale_verdict(workspace: Workspace) -> None:
     a_path = workspace.path("a.py")
     a_path.write_text("X = 11\n")
-    before = a_path.stat()
     with workspace.engine() as engine:
         assert engine.check().ok
         py_compile.compile(str(a_path))  # bytecode of the good version
-        # Same size, same mtime: the .pyc still looks valid for the new source.
-        a_path.write_text("1 / 0\n\n")
-        assert a_path.stat().st_size == before.st_size
-        os.utime(a_path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        # The .pyc still looks valid for the new source.
+        rewrite_in_place(a_path, "1 / 0\n\n")
         report = engine.check()
     assert not report.ok
     assert only_diagnostic(report.results[0]).message == "ZeroDivisionError: division by zero"
@@ -403,13 +408,10 @@ ZYGOTE_IDLE_S = 0.3
 
 def test_code_compiled_in_the_worker_never_outlives_an_edit(workspace: Workspace) -> None:
     workspace.write({"a.py": "X = 11\n", "b.py": "from a import X\n"})
-    a_path = workspace.path("a.py")
-    before = a_path.stat()
     with workspace.engine() as engine:
         assert engine.check().ok
         time.sleep(ZYGOTE_IDLE_S)  # a and b are compiled in the zygote now
-        a_path.write_text("Y = 11\n")  # same size, same mtime: only the bytes differ
-        os.utime(a_path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        rewrite_in_place(workspace.path("a.py"), "Y = 11\n")
         report = engine.check(["b"])
     assert only_diagnostic(by_name(report)["b"]).message.startswith(
         "ImportError: cannot import name 'X' from 'a'"
@@ -431,11 +433,9 @@ def test_compile_warnings_are_printed_by_every_check(workspace: Workspace) -> No
 def test_same_size_same_mtime_edit_is_parsed_again(workspace: Workspace) -> None:
     workspace.write({"a.py": "X = 1\n", "b.py": "Y = 1111\n"})
     b_path = workspace.path("b.py")
-    before = b_path.stat()
     with workspace.engine() as engine:
         assert engine.check().ok
-        b_path.write_text("import a\n")  # same size, and the same mtime below
-        os.utime(b_path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        rewrite_in_place(b_path, "import a\n")
         assert engine.check_paths([b_path]).ok
         parsed = engine.parsed("b")
         assert parsed is not None
