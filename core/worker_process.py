@@ -385,6 +385,7 @@ _AUDITED = {
     "os.rmdir": "file",
     "shutil.rmtree": "file",
 }
+_JOURNAL_MARK = "hotmod side effect: "  # a line of the traceback file: see _SideEffectAudit
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _MAX_SIDE_EFFECTS = 50
 
@@ -398,9 +399,12 @@ class _SideEffectAudit:
     sandbox: C extensions and ctypes can do all of this without an event.
     """
 
-    def __init__(self, mode, project_files):
+    def __init__(self, mode, project_files, journal=None):
         self.mode = mode
         self.project_files = project_files
+        # The check's traceback file: each event is written there too, so that
+        # a crash or a timeout (no result) still reports what happened before.
+        self.journal = journal
         self.active = False
         self.events = []
         self.busy = set()  # threads inside the hook: events raised by the hook itself
@@ -492,16 +496,21 @@ class _SideEffectAudit:
             # subprocess.Popen also raises os.posix_spawn/os.fork: one line, one report.
             if seen["file"] == file and seen["line"] == line and seen["kind"] == _AUDITED[event]:
                 return
-        self.events.append(
-            {
-                "event": event,
-                "kind": _AUDITED[event],
-                "what": what,
-                "file": file,
-                "line": line,
-                "blocked": blocked,
-            }
-        )
+        record = {
+            "event": event,
+            "kind": _AUDITED[event],
+            "what": what,
+            "file": file,
+            "line": line,
+            "blocked": blocked,
+        }
+        self.events.append(record)
+        if self.journal is not None:
+            try:
+                self.journal.write(_JOURNAL_MARK + json.dumps(record) + "\n")
+                self.journal.flush()
+            except Exception:
+                pass
 
     def _responsible_line(self):
         """The innermost frame in a project file: that module's check reports it."""
@@ -535,12 +544,12 @@ def _short_repr(value):
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _start_side_effect_audit(request, state):
+def _start_side_effect_audit(request, state, journal):
     """Install the audit hook for this check (None when off or unsupported)."""
     mode = request.get("side_effects") or "warn"
     if mode == "off" or not hasattr(sys, "addaudithook"):
         return None
-    audit = _SideEffectAudit(mode, state["files"])
+    audit = _SideEffectAudit(mode, state["files"], journal)
     sys.addaudithook(audit)
     audit.active = True
     return audit
@@ -597,7 +606,7 @@ def run_check(request, state, result_fd, tb_file, phases=None, prepared=None):
     rss0 = _rss_bytes()
     phases["import"] = time.monotonic()
     start = time.perf_counter()
-    audit = _start_side_effect_audit(request, state)
+    audit = _start_side_effect_audit(request, state, tb_file)
     profiler = _start_profile(request, state)
     try:
         importlib.import_module(request["module"])
@@ -1493,9 +1502,11 @@ class Zygote:
         _remove_quietly(child.tb_path)
         if child.sent:
             return
+        side_effects, dump = _split_journal(dump)
         result = _parse_result(child.result_buf)
         if result is None:
             result = {"module": child.request["module"], "outcome": "crash"}
+            result["side_effects"] = side_effects
             if child.killed_for_timeout or dump.startswith("Timeout"):
                 result["outcome"] = "timeout"
         exit_info = {"code": None, "signal": None}
@@ -1527,6 +1538,20 @@ class Zygote:
         _write_json(
             self.out_fd, {"event": "result", "id": child.request.get("id"), "result": result}
         )
+
+
+def _split_journal(dump):
+    """The side effects a check wrote to its traceback file, and the rest of it."""
+    events, rest = [], []
+    for line in dump.splitlines(True):
+        if line.startswith(_JOURNAL_MARK):
+            try:
+                events.append(json.loads(line[len(_JOURNAL_MARK) :]))
+            except ValueError:  # cut short by the crash
+                pass
+        else:
+            rest.append(line)
+    return events, "".join(rest)
 
 
 def _read_request(fd):

@@ -337,6 +337,29 @@ def test_side_effect_off_reports_nothing(workspace: Workspace, tmp_path: Path) -
     assert not victim.exists() and result.ok and result.diagnostics == ()
 
 
+@pytest.mark.parametrize(
+    ("ending", "code"),
+    [("ctypes.string_at(0)", Code.CRASH), ("while True:\n    pass", Code.TIMEOUT)],
+    ids=["crash", "timeout"],
+)
+def test_side_effects_before_a_crash_or_a_hang_are_reported(
+    workspace: Workspace, tmp_path: Path, ending: str, code: Code
+) -> None:
+    # No result comes back from such a check: the events survive in the
+    # check's traceback file.
+    victim, env = _side_effect_workspace(workspace, tmp_path)
+    source = DELETER.replace("X = 1\n", f"import ctypes\n\n{ending}\n")
+    workspace.write({"deleter.py": source})
+    with workspace.engine(env=env, import_timeout_s=1) as engine:
+        result = engine.check().results[0]
+    codes = {d.code: d for d in result.diagnostics}
+    assert set(codes) == {code, Code.SIDE_EFFECT}, result.diagnostics
+    assert codes[code].span.line == line_of(source, ending.split("\n")[0])
+    warning = codes[Code.SIDE_EFFECT]
+    assert warning.span.line == line_of(source, "TARGET.unlink()")
+    assert f"deletes {victim}" in warning.message
+
+
 SIDE_EFFECTS = """\
 import os
 import socket
