@@ -24,18 +24,7 @@ import {
   lensCommandId,
   targetFromArgument,
 } from './commands';
-import {
-  devModeSummary,
-  profileSummary,
-  reloadSummary,
-  renderMemory,
-  renderPerformance,
-  renderProfile,
-  renderReload,
-  renderReport,
-  renderStatus,
-  reportSummary,
-} from './render';
+import * as render from './render';
 import {
   LaunchChoice,
   PROBE_SCRIPT,
@@ -461,47 +450,49 @@ function reportCommandError(spec: ServerCommandSpec, error: unknown): void {
 async function showResult(spec: ServerCommandSpec, result: unknown): Promise<void> {
   switch (spec.result) {
     case 'reload': {
-      const summary = reloadSummary(result);
+      const summary = render.reloadSummary(result);
       log(summary.text);
-      notify(summary.text, summary.failed, () => reports.show('hotmod reload', renderReload(result)));
+      notify(summary.text, summary.failed, () => reports.show('hotmod reload', render.renderReload(result)));
       return;
     }
     case 'reloadAll': {
-      const summary = reportSummary(result, 'Reloaded');
+      const summary = render.reportSummary(result, 'Reloaded');
       log(summary.text);
-      notify(summary.text, summary.failed, () => reports.show('hotmod reload all', renderReport(result, 'reload all modules')));
+      notify(summary.text, summary.failed, () =>
+        reports.show('hotmod reload all', render.renderReport(result, 'reload all modules')),
+      );
       return;
     }
     case 'refresh': {
-      const summary = reportSummary(result, 'Refreshed');
+      const summary = render.reportSummary(result, 'Refreshed');
       log(summary.text);
       notify(summary.text, summary.failed, () =>
-        reports.show('hotmod refresh', renderReport(result, 'refresh modules', 'Refreshed')),
+        reports.show('hotmod refresh', render.renderReport(result, 'refresh modules', 'Refreshed')),
       );
       return;
     }
     case 'devMode': {
       // The server leaves announcing it to the client.
-      const text = devModeSummary(result);
+      const text = render.devModeSummary(result);
       log(text);
       void vscode.window.showInformationMessage(text);
       return;
     }
     case 'performance':
-      await reports.show('hotmod performance summary', renderPerformance(result));
+      await reports.show('hotmod performance summary', render.renderPerformance(result));
       return;
     case 'memory':
-      await reports.show('hotmod memory report', renderMemory(result));
+      await reports.show('hotmod memory report', render.renderMemory(result));
       return;
     case 'profile': {
       // The server opens the HTML report itself (window/showDocument); this is the summary.
-      log(profileSummary(result).text);
+      log(render.profileSummary(result).text);
       const module = (result as { module?: unknown } | null)?.module;
-      await reports.show(`hotmod profile ${typeof module === 'string' ? module : ''}`.trim(), renderProfile(result));
+      await reports.show(`hotmod profile ${typeof module === 'string' ? module : ''}`.trim(), render.renderProfile(result));
       return;
     }
     case 'status':
-      await reports.show('hotmod status', renderStatus(result));
+      await reports.show('hotmod status', render.renderStatus(result));
       return;
   }
 }

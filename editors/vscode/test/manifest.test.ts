@@ -5,11 +5,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CLIENT_COMMANDS, SERVER_COMMANDS } from '../src/commands';
-import { CLIENT_SETTINGS, SERVER_SETTINGS } from '../src/settings';
+import { CLIENT_SETTINGS, SERVER_SETTINGS, serverSettings } from '../src/settings';
 
 const ROOT = path.join(__dirname, '..', '..');
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const CONTRACT = path.join(ROOT, '..', '..', 'docs', 'commands.md');
+
+/** The JSON schema type name of a value. */
+function jsonType(value: unknown): string {
+  if (value === null) {
+    return 'null';
+  }
+  return Array.isArray(value) ? 'array' : typeof value;
+}
 
 interface ContributedCommand {
   command: string;
@@ -41,27 +49,16 @@ test('the settings schema covers every server setting and nothing unknown', () =
 });
 
 test('engine settings default to null/empty so that [tool.hotmod] is not overridden', () => {
-  const properties = manifest.contributes.configuration.properties as Record<string, { default?: unknown }>;
-  for (const key of [
-    'importTimeoutS',
-    'memoryLimitMb',
-    'slowThresholdMs',
-    'devMode',
-    'traceMemory',
-    'sideEffects',
-    'history',
-    'historyKeep',
-    'regressionRatio',
-    'regressionMinMs',
-  ]) {
-    assert.equal(properties[`hotmod.${key}`].default, null, key);
+  const properties = manifest.contributes.configuration.properties as Record<string, { type: string | string[]; default?: unknown }>;
+  const defaults = Object.fromEntries(SERVER_SETTINGS.map((key) => [key, properties[`hotmod.${key}`].default]));
+  // What VS Code reports when nothing is set must send the server nothing but reloadOnSave.
+  assert.deepEqual(serverSettings(defaults), { reloadOnSave: true });
+  assert.equal(defaults.reloadOnSave, true);
+  // Each default is of its setting's type: null where the schema allows it, else [], {} or ''.
+  for (const key of SERVER_SETTINGS) {
+    const types = [properties[`hotmod.${key}`].type].flat();
+    assert.equal(jsonType(defaults[key]), types.includes('null') ? 'null' : types[0], key);
   }
-  for (const key of ['moduleDirs', 'exclude']) {
-    assert.deepEqual(properties[`hotmod.${key}`].default, [], key);
-  }
-  assert.equal(properties['hotmod.python'].default, '');
-  assert.deepEqual(properties['hotmod.env'].default, {});
-  assert.equal(properties['hotmod.reloadOnSave'].default, true);
 });
 
 test('Profile Module is in the palette and the context menus of Python files, like Reload Module', () => {

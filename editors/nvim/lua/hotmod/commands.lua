@@ -100,39 +100,57 @@ local function scope()
   return uri and { uri = uri } or {}
 end
 
---- :HotmodReload [module]
+--- What :HotmodReload / :HotmodProfile are about: the named module, else the
+--- current buffer's file; nil, after an error naming `ex_command`, when that
+--- buffer is not a file of the workspace. Without a client it is `{}`, so
+--- that M.execute reports the missing server.
 --- @param module? string
-function M.reload(module)
-  local argument
+--- @param ex_command string
+--- @return table?
+local function module_target(module, ex_command)
   if module and module ~= '' then
-    argument = { module = module }
-  else
-    local bufnr = vim.api.nvim_get_current_buf()
-    local client = M.client(bufnr)
-    local uri = client and M.buffer_uri(client, bufnr)
-    if client and not uri then
-      notify(
-        'hotmod: the current buffer is not a file of the workspace; use :HotmodReload {module}',
-        vim.log.levels.ERROR
-      )
-      return
-    end
-    argument = { uri = uri }
+    return { module = module }
   end
-  M.execute('hotmod.reloadModule', argument, function(result)
-    require('hotmod.ui').show('hotmod: reload', format.reload_module(result))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = M.client(bufnr)
+  local uri = client and M.buffer_uri(client, bufnr)
+  if client and not uri then
+    local message = 'hotmod: the current buffer is not a file of the workspace; use :%s {module}'
+    notify(message:format(ex_command), vim.log.levels.ERROR)
+    return nil
+  end
+  return { uri = uri }
+end
+
+--- Run `command` and show its result, as `render(result)` lines, in a float.
+--- @param command string
+--- @param argument table
+--- @param title string
+--- @param render fun(result: any): string[]
+local function show(command, argument, title, render)
+  M.execute(command, argument, function(result)
+    require('hotmod.ui').show(title, render(result))
   end)
 end
 
+--- :HotmodReload [module]
+--- @param module? string
+function M.reload(module)
+  local argument = module_target(module, 'HotmodReload')
+  if argument then
+    show('hotmod.reloadModule', argument, 'hotmod: reload', format.reload_module)
+  end
+end
+
 function M.reload_all()
-  M.execute('hotmod.reloadAll', scope(), function(result)
-    require('hotmod.ui').show('hotmod: reload all', format.report(result, 'Reload all'))
+  show('hotmod.reloadAll', scope(), 'hotmod: reload all', function(result)
+    return format.report(result, 'Reload all')
   end)
 end
 
 function M.refresh()
-  M.execute('hotmod.refresh', scope(), function(result)
-    require('hotmod.ui').show('hotmod: refresh', format.report(result, 'Refresh'))
+  show('hotmod.refresh', scope(), 'hotmod: refresh', function(result)
+    return format.report(result, 'Refresh')
   end)
 end
 
@@ -155,15 +173,11 @@ function M.dev_mode(arg)
 end
 
 function M.perf()
-  M.execute('hotmod.performanceSummary', scope(), function(result)
-    require('hotmod.ui').show('hotmod: performance', format.performance(result))
-  end)
+  show('hotmod.performanceSummary', scope(), 'hotmod: performance', format.performance)
 end
 
 function M.memory()
-  M.execute('hotmod.memoryReport', scope(), function(result)
-    require('hotmod.ui').show('hotmod: memory', format.memory(result))
-  end)
+  show('hotmod.memoryReport', scope(), 'hotmod: memory', format.memory)
 end
 
 --- :HotmodProfile [module]: profile one import of a module (default: the
@@ -174,34 +188,20 @@ end
 --- @param opts? {open?: boolean}
 function M.profile(module, opts)
   opts = opts or {}
-  local argument
-  if module and module ~= '' then
-    argument = { module = module }
-  else
-    local bufnr = vim.api.nvim_get_current_buf()
-    local client = M.client(bufnr)
-    local uri = client and M.buffer_uri(client, bufnr)
-    if client and not uri then
-      notify(
-        'hotmod: the current buffer is not a file of the workspace; use :HotmodProfile {module}',
-        vim.log.levels.ERROR
-      )
-      return
-    end
-    argument = { uri = uri }
+  local argument = module_target(module, 'HotmodProfile')
+  if not argument then
+    return
   end
   if opts.open ~= nil then
     argument.open = opts.open
   end
-  M.execute('hotmod.profileModule', argument, function(result)
-    require('hotmod.ui').show('hotmod: profile', format.profile(result or {}))
+  show('hotmod.profileModule', argument, 'hotmod: profile', function(result)
+    return format.profile(result or {})
   end)
 end
 
 function M.status()
-  M.execute('hotmod.status', scope(), function(result)
-    require('hotmod.ui').show('hotmod: status', format.status(result))
-  end)
+  show('hotmod.status', scope(), 'hotmod: status', format.status)
 end
 
 --- :HotmodTrust / :HotmodUntrust: remember the answer for the current

@@ -92,6 +92,31 @@ local function extend(lines, more)
   vim.list_extend(lines, more)
 end
 
+--- A `## title` section holding M.table(headers, rows, align); with no rows
+--- there is no section at all, not an empty heading.
+--- @param lines string[]
+--- @param title string
+--- @param headers string[]
+--- @param rows string[][]
+--- @param align ('l'|'r')[]
+local function section(lines, title, headers, rows, align)
+  if #rows > 0 then
+    extend(lines, { '', '## ' .. title, '' })
+    extend(lines, M.table(headers, rows, align))
+  end
+end
+
+--- `lines` with the server's free-form note (`r.message`), if any, at the end.
+--- @param lines string[]
+--- @param r table
+--- @return string[] lines
+local function with_message(lines, r)
+  if present(r.message) and r.message ~= '' then
+    extend(lines, { '', tostring(r.message) })
+  end
+  return lines
+end
+
 --- First diagnostic message of a module result, shortened.
 --- @param module table
 --- @return string
@@ -208,48 +233,32 @@ function M.performance(r)
       { 'slow threshold', M.ms(r.slow_threshold_ms, 0) },
     }, { 'l', 'r' })
   )
-  local slowest = present(r.slowest) and r.slowest or {}
-  if #slowest > 0 then
-    extend(lines, { '', '## Slowest modules', '' })
-    local rows = {}
-    for _, s in ipairs(slowest) do
-      table.insert(rows, { text(s.module), M.ms(s.load_ms), M.ms(s.self_ms) })
-    end
-    extend(lines, M.table({ 'module', 'load', 'self' }, rows, { 'l', 'r', 'r' }))
-  end
+  local slowest = vim.tbl_map(function(s)
+    return { text(s.module), M.ms(s.load_ms), M.ms(s.self_ms) }
+  end, present(r.slowest) and r.slowest or {})
+  section(lines, 'Slowest modules', { 'module', 'load', 'self' }, slowest, { 'l', 'r', 'r' })
+
   local counts = present(r.reload_counts) and r.reload_counts or {}
   local names = vim.tbl_keys(counts)
-  if #names > 0 then
-    table.sort(names, function(a, b)
-      if counts[a] ~= counts[b] then
-        return counts[a] > counts[b]
-      end
-      return a < b
-    end)
-    extend(lines, { '', '## Reloads', '' })
-    local rows = {}
-    for _, name in ipairs(names) do
-      table.insert(rows, { name, text(counts[name]) })
+  table.sort(names, function(a, b)
+    if counts[a] ~= counts[b] then
+      return counts[a] > counts[b]
     end
-    extend(lines, M.table({ 'module', 'reloads' }, rows, { 'l', 'r' }))
-  end
-  local slow = present(r.slow_loads) and r.slow_loads or {}
-  if #slow > 0 then
-    extend(lines, { '', '## Slow loads', '' })
-    local rows = {}
-    for _, s in ipairs(slow) do
-      if type(s) == 'table' then
-        table.insert(rows, { text(s.module or s.name), M.ms(s.load_ms), M.ms(s.self_ms) })
-      else
-        table.insert(rows, { text(s), '', '' })
-      end
+    return a < b
+  end)
+  local reloads = vim.tbl_map(function(name)
+    return { name, text(counts[name]) }
+  end, names)
+  section(lines, 'Reloads', { 'module', 'reloads' }, reloads, { 'l', 'r' })
+
+  local slow = vim.tbl_map(function(s)
+    if type(s) == 'table' then
+      return { text(s.module or s.name), M.ms(s.load_ms), M.ms(s.self_ms) }
     end
-    extend(lines, M.table({ 'module', 'load', 'self' }, rows, { 'l', 'r', 'r' }))
-  end
-  if present(r.message) and r.message ~= '' then
-    extend(lines, { '', tostring(r.message) })
-  end
-  return lines
+    return { text(s), '', '' }
+  end, present(r.slow_loads) and r.slow_loads or {})
+  section(lines, 'Slow loads', { 'module', 'load', 'self' }, slow, { 'l', 'r', 'r' })
+  return with_message(lines, r)
 end
 
 --- `hotmod.memoryReport`
@@ -273,10 +282,7 @@ function M.memory(r)
     table.insert(lines, '')
     extend(lines, M.table({ 'module', 'memory' }, rows, { 'l', 'r' }))
   end
-  if present(r.message) and r.message ~= '' then
-    extend(lines, { '', tostring(r.message) })
-  end
-  return lines
+  return with_message(lines, r)
 end
 
 --- `hotmod.profileModule`: hottest lines, the import tree, functions and
@@ -304,33 +310,27 @@ function M.profile(r)
     return ('%.1f%%'):format(100 * v / total)
   end
 
-  local hot = present(r.lines) and r.lines or {}
-  if #hot > 0 then
-    extend(lines, { '', '## Hottest lines (own time, without imports)', '' })
-    local rows = {}
-    for _, l in ipairs(hot) do
-      local code = present(l.text) and tostring(l.text) or ''
-      if #code > 60 then
-        code = code:sub(1, 57) .. '...'
-      end
-      table.insert(rows, {
-        text(l.line),
-        M.ms(l.self_ms),
-        share(l.self_ms),
-        text(l.hits),
-        M.bytes(l.self_bytes),
-        code,
-      })
+  local hot = vim.tbl_map(function(l)
+    local code = present(l.text) and tostring(l.text) or ''
+    if #code > 60 then
+      code = code:sub(1, 57) .. '...'
     end
-    extend(
-      lines,
-      M.table(
-        { 'line', 'self', 'share', 'hits', 'memory', 'code' },
-        rows,
-        { 'r', 'r', 'r', 'r', 'r', 'l' }
-      )
-    )
-  end
+    return {
+      text(l.line),
+      M.ms(l.self_ms),
+      share(l.self_ms),
+      text(l.hits),
+      M.bytes(l.self_bytes),
+      code,
+    }
+  end, present(r.lines) and r.lines or {})
+  section(
+    lines,
+    'Hottest lines (own time, without imports)',
+    { 'line', 'self', 'share', 'hits', 'memory', 'code' },
+    hot,
+    { 'r', 'r', 'r', 'r', 'r', 'l' }
+  )
 
   local imports = {}
   local function walk(nodes, depth)
@@ -340,59 +340,43 @@ function M.profile(r)
     end
   end
   walk(r.imports, 0)
-  if #imports > 0 then
-    extend(lines, { '', '## Imports (cumulative / self)', '' })
-    local rows = {}
-    for i, item in ipairs(imports) do
-      if i > 40 then
-        break
-      end
-      local node = item.node
-      table.insert(rows, {
-        string.rep('  ', item.depth) .. text(node.name),
-        M.ms(node.ms),
-        M.ms(node.self_ms),
-        M.bytes(node.bytes),
-        type(node.line) == 'number' and ('L%d'):format(node.line) or '',
-        present(node.error) and text(node.error) or '',
-      })
-    end
-    extend(
-      lines,
-      M.table(
-        { 'module', 'cumulative', 'self', 'memory', 'at', 'error' },
-        rows,
-        { 'l', 'r', 'r', 'r', 'r', 'l' }
-      )
-    )
-    if #imports > 40 then
-      table.insert(lines, ('(%d more in the HTML report)'):format(#imports - 40))
-    end
+  local import_rows = vim.tbl_map(function(item)
+    local node = item.node
+    return {
+      string.rep('  ', item.depth) .. text(node.name),
+      M.ms(node.ms),
+      M.ms(node.self_ms),
+      M.bytes(node.bytes),
+      type(node.line) == 'number' and ('L%d'):format(node.line) or '',
+      present(node.error) and text(node.error) or '',
+    }
+  end, vim.list_slice(imports, 1, 40))
+  section(
+    lines,
+    'Imports (cumulative / self)',
+    { 'module', 'cumulative', 'self', 'memory', 'at', 'error' },
+    import_rows,
+    { 'l', 'r', 'r', 'r', 'r', 'l' }
+  )
+  if #imports > 40 then
+    table.insert(lines, ('(%d more in the HTML report)'):format(#imports - 40))
   end
 
-  local functions = present(r.functions) and r.functions or {}
-  if #functions > 0 then
-    extend(lines, { '', '## Functions (by own time)', '' })
-    local rows = {}
-    for i, f in ipairs(functions) do
-      if i > 10 then
-        break
-      end
-      local where = present(f.path) and vim.fs.basename(tostring(f.path)) or ''
-      if type(f.line) == 'number' then
-        where = where .. ':' .. f.line
-      end
-      table.insert(rows, { text(f.name), text(f.calls), M.ms(f.self_ms), M.ms(f.ms), where })
+  local functions = vim.tbl_map(function(f)
+    local where = present(f.path) and vim.fs.basename(tostring(f.path)) or ''
+    if type(f.line) == 'number' then
+      where = where .. ':' .. f.line
     end
-    extend(
-      lines,
-      M.table({ 'function', 'calls', 'self', 'total', 'where' }, rows, { 'l', 'r', 'r', 'r', 'l' })
-    )
-  end
-  if present(r.message) and r.message ~= '' then
-    extend(lines, { '', tostring(r.message) })
-  end
-  return lines
+    return { text(f.name), text(f.calls), M.ms(f.self_ms), M.ms(f.ms), where }
+  end, vim.list_slice(present(r.functions) and r.functions or {}, 1, 10))
+  section(
+    lines,
+    'Functions (by own time)',
+    { 'function', 'calls', 'self', 'total', 'where' },
+    functions,
+    { 'l', 'r', 'r', 'r', 'l' }
+  )
+  return with_message(lines, r)
 end
 
 --- `hotmod.status`

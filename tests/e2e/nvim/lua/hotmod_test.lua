@@ -66,6 +66,38 @@ function H.wait(name, timeout, cond)
   return ok
 end
 
+--- Run Ex command `cmd` and wait up to `timeout` ms for it to report an
+--- error; records a step named `name`. The notifications are cleared first,
+--- so that an earlier error cannot pass for this one.
+--- @param name string
+--- @param timeout integer
+--- @param cmd string
+--- @return table[] the notifications `cmd` made
+function H.expect_error(name, timeout, cmd)
+  H.notifications = {}
+  vim.cmd(cmd)
+  H.wait(name, timeout, function()
+    for _, n in ipairs(H.notifications) do
+      if n.level == vim.log.levels.ERROR then
+        return true
+      end
+    end
+  end)
+  return vim.deepcopy(H.notifications)
+end
+
+--- @param bufnr integer
+--- @param code string
+--- @return boolean
+function H.has_code(bufnr, code)
+  for _, d in ipairs(vim.diagnostic.get(bufnr)) do
+    if d.code == code then
+      return true
+    end
+  end
+  return false
+end
+
 --- Diagnostics of `bufnr` as plain tables.
 --- @param bufnr integer
 --- @return table[]

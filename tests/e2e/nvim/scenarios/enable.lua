@@ -8,11 +8,7 @@ return function(H)
   vim.cmd.edit(vim.fn.fnameescape(ws .. '/shop/cart.py'))
   local cart = vim.api.nvim_get_current_buf()
   H.wait('import error', 30000, function()
-    for _, d in ipairs(vim.diagnostic.get(cart)) do
-      if d.code == 'import-error' then
-        return true
-      end
-    end
+    return H.has_code(cart, 'import-error')
   end)
   local client = vim.lsp.get_clients({ name = 'hotmod', bufnr = cart })[1]
   D.cmd = client and client.config.cmd

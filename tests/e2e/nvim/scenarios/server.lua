@@ -20,14 +20,6 @@ return function(H)
   local function client()
     return vim.lsp.get_clients({ name = 'hotmod', bufnr = cart })[1]
   end
-  local function has_code(bufnr, code)
-    for _, d in ipairs(vim.diagnostic.get(bufnr)) do
-      if d.code == code then
-        return true
-      end
-    end
-    return false
-  end
   --- run a server command synchronously (for raw results)
   local function exec(command, argument)
     local result, err, done = nil, nil, false
@@ -93,7 +85,7 @@ return function(H)
   D.root_dir = client() and client().root_dir
 
   H.wait('diagnostics published', 30000, function()
-    return has_code(cart, 'import-error') and has_code(checkout, 'dependency-error')
+    return H.has_code(cart, 'import-error') and H.has_code(checkout, 'dependency-error')
   end)
   D.time_to_diagnostics_ms = H.now() - t0
   D.cart_diagnostics = H.diagnostics(cart)
@@ -142,16 +134,8 @@ return function(H)
   end)
   vim.ui.open = real_open
 
-  H.notifications = {}
-  vim.cmd('HotmodReload no.such.module')
-  H.wait('bad module error', 10000, function()
-    for _, n in ipairs(H.notifications) do
-      if n.level == vim.log.levels.ERROR then
-        return true
-      end
-    end
-  end)
-  D.bad_module_notifications = vim.deepcopy(H.notifications)
+  D.bad_module_notifications =
+    H.expect_error('bad module error', 10000, 'HotmodReload no.such.module')
 
   -- the fix: define discount() in prices.py, with a buffer edit and :write
   vim.cmd.edit(vim.fn.fnameescape(ws .. '/shop/prices.py'))

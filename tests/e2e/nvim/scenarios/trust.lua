@@ -41,14 +41,6 @@ return function(H)
     end, 20)
     return result
   end
-  local function has_code(code)
-    for _, d in ipairs(vim.diagnostic.get(cart)) do
-      if d.code == code then
-        return true
-      end
-    end
-    return false
-  end
 
   H.wait('client attached', 15000, function()
     return client() ~= nil
@@ -65,16 +57,8 @@ return function(H)
   D.cart_diagnostics_untrusted = H.diagnostics(cart)
   D.trust_file_first = trust.read()
 
-  H.notifications = {}
-  vim.cmd('HotmodReload')
-  H.wait('untrusted reload refused', 10000, function()
-    for _, n in ipairs(H.notifications) do
-      if n.level == vim.log.levels.ERROR then
-        return true
-      end
-    end
-  end)
-  D.untrusted_reload_notifications = vim.deepcopy(H.notifications)
+  D.untrusted_reload_notifications =
+    H.expect_error('untrusted reload refused', 10000, 'HotmodReload')
 
   vim.cmd('HotmodTrust')
   H.wait('restarted trusted', 20000, function()
@@ -86,7 +70,7 @@ return function(H)
   D.init_trusted_second = status and status.trusted
   D.trust_file_second = trust.read()
   H.wait('import error after trust', 30000, function()
-    return has_code('import-error')
+    return H.has_code(cart, 'import-error')
   end)
   D.prompts_total = D.prompts
 end
