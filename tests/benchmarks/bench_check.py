@@ -20,12 +20,12 @@ import argparse
 import importlib.metadata
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _lsp_driver import cold_import_ms, percentile
 from hotmod.core import Engine
 
 TARGET_RATIO = 30.0
@@ -42,25 +42,6 @@ TOTAL = float(PRICES.sum())
 def generate(root: Path, package: str) -> None:
     (root / "pyproject.toml").write_text("[project]\nname = 'bench'\nversion = '0'\n")
     (root / f"{MODULE}.py").write_text(SOURCE.format(package=package))
-
-
-def cold_import_ms(root: Path) -> float:
-    """Wall time of ``python -c "import analysis"`` in a fresh process."""
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", f"import {MODULE}"],
-        cwd=root,
-        check=True,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-    )
-    return (time.perf_counter() - start) * 1000.0
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(pct / 100.0 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
                     for d in result.diagnostics:
                         print(f"bench_check: {result.name}: {d.message}", file=sys.stderr)
                 return 2
-            cold_import_ms(root)  # page cache and .pyc files, as for any later import
+            cold_import_ms(
+                root, MODULE, runs=1
+            )  # page cache and .pyc files, as for any later import
             per_round = max(1, args.checks // args.cold)
             while len(warm_ms) < args.checks or len(cold_ms) < args.cold:
                 for _ in range(min(per_round, args.checks - len(warm_ms))):
@@ -95,11 +78,11 @@ def run(args: argparse.Namespace) -> int:
                     assert result.ok, result.diagnostics
                     self_ms.append(result.self_ms)
                 if len(cold_ms) < args.cold:
-                    cold_ms.append(cold_import_ms(root))
+                    cold_ms.append(cold_import_ms(root, MODULE, runs=1))
             warm_info = engine.warm_report().get(args.package, {})
 
     warm_p50 = statistics.median(warm_ms)
-    warm_p95 = percentile(warm_ms, 95)
+    warm_p95 = percentile(warm_ms, 0.95)
     cold_median = statistics.median(cold_ms)
     ratio = cold_median / warm_p50
     verdict = "PASS" if ratio >= TARGET_RATIO else "MISS"
