@@ -17,7 +17,7 @@ from hotmod.core import __version__
 from hotmod.core.config import ConfigError
 from hotmod.core.engine import EngineStatus
 from hotmod.core.profile import ModuleProfile, ProfileUnavailable, profile_json
-from hotmod.core.results import CheckReport
+from hotmod.core.results import CheckReport, ModuleResult
 from hotmod.core.serialize import module_json, to_jsonable
 from hotmod.core.worker_client import WorkerError
 from pygls.exceptions import (
@@ -180,17 +180,29 @@ def _report_json(
 
 
 # -- commands -------------------------------------------------------------------
+_RELOAD_TRIES = 3
+
+
 @command("hotmod.reloadModule", keys=("module",))
 async def reload_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     name = "hotmod.reloadModule"
     folder, module = _module_target(ls, argument, name)
     engine, scheduler = folder.engine, folder.scheduler
     assert engine is not None and scheduler is not None
-    report = await scheduler.run(
-        lambda cancel, deliver: engine.check([module], should_cancel=cancel, on_result=deliver)
-    )
-    results = report.results if report else ()
-    own = next((r for r in results if r.name == module), None)
+    # A change on disk that arrives first supersedes the run before it gets
+    # to the module (its modules are checked by the next run); the user asked
+    # for this module's verdict, so ask again (a few times: saves may keep
+    # coming).
+    results: tuple[ModuleResult, ...] = ()
+    own = None
+    for _ in range(_RELOAD_TRIES):
+        report = await scheduler.run(
+            lambda cancel, deliver: engine.check([module], should_cancel=cancel, on_result=deliver)
+        )
+        results = report.results if report else ()
+        own = next((r for r in results if r.name == module), None)
+        if own is not None or report is None or module not in report.skipped:
+            break
     dependents = [r for r in results if r.name != module]
     failed = sum(not r.ok for r in results)
     noun = "dependent" if len(dependents) == 1 else "dependents"

@@ -54,3 +54,20 @@ async def test_reload_on_save_off_checks_only_on_command(lsp: Session, tmp_path:
     result = await lsp.command("hotmod.reloadModule", {"module": "a"})
     assert result["result"]["status"] == "error"
     await lsp.until(lambda: lsp.codes(root / "a.py") == ["exception"])
+
+
+async def test_reload_command_superseded_before_it_starts_still_answers(
+    lsp: Session, tmp_path: Path
+) -> None:
+    root = tmp_path / "ws"
+    write(root, {"a.py": "X = 1\n", "b.py": "Y = 1\n", "c.py": "Z = 1\n"})
+    await lsp.start(root)
+    await lsp.idle()
+    lsp.save(root / "a.py", slow_broken(1))  # a's check holds the run for 0.3 s
+    await asyncio.sleep(0.1)
+    reload = asyncio.ensure_future(lsp.command("hotmod.reloadModule", {"module": "b"}))
+    await asyncio.sleep(0.05)  # the command waits for a's check to end
+    lsp.save(root / "c.py", "Z = 2\n")  # newer than the command: supersedes it
+    result = await reload
+    assert result["result"] is not None, result
+    assert (result["result"]["name"], result["result"]["status"]) == ("b", "ok")
