@@ -17,7 +17,7 @@ from hotmod.core import __version__
 from hotmod.core.config import ConfigError
 from hotmod.core.engine import EngineStatus
 from hotmod.core.profile import ModuleProfile, ProfileUnavailable, profile_json
-from hotmod.core.results import CheckReport, ModuleResult
+from hotmod.core.results import CheckReport
 from hotmod.core.serialize import module_json, to_jsonable
 from hotmod.core.worker_client import WorkerError
 from pygls.exceptions import (
@@ -180,29 +180,17 @@ def _report_json(
 
 
 # -- commands -------------------------------------------------------------------
-_RELOAD_TRIES = 3
-
-
 @command("hotmod.reloadModule", keys=("module",))
 async def reload_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     name = "hotmod.reloadModule"
     folder, module = _module_target(ls, argument, name)
     engine, scheduler = folder.engine, folder.scheduler
     assert engine is not None and scheduler is not None
-    # A change on disk that arrives first supersedes the run before it gets
-    # to the module (its modules are checked by the next run); the user asked
-    # for this module's verdict, so ask again (a few times: saves may keep
-    # coming).
-    results: tuple[ModuleResult, ...] = ()
-    own = None
-    for _ in range(_RELOAD_TRIES):
-        report = await scheduler.run(
-            lambda cancel, deliver: engine.check([module], should_cancel=cancel, on_result=deliver)
-        )
-        results = report.results if report else ()
-        own = next((r for r in results if r.name == module), None)
-        if own is not None or report is None or module not in report.skipped:
-            break
+    report = await scheduler.run_to_completion(
+        lambda cancel, deliver: engine.check([module], should_cancel=cancel, on_result=deliver)
+    )
+    results = report.results if report else ()
+    own = next((r for r in results if r.name == module), None)
     dependents = [r for r in results if r.name != module]
     failed = sum(not r.ok for r in results)
     noun = "dependent" if len(dependents) == 1 else "dependents"
@@ -220,7 +208,8 @@ async def reload_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
 @command("hotmod.reloadAll")
 async def reload_all(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     folder, _ = _folder(ls, argument, "hotmod.reloadAll")
-    return _report_json(folder, "hotmod.reloadAll", await ls.check_folder(folder))
+    report = await ls.check_folder(folder, complete=True)
+    return _report_json(folder, "hotmod.reloadAll", report)
 
 
 @command("hotmod.refresh")
@@ -228,7 +217,9 @@ async def refresh(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     folder, _ = _folder(ls, argument, "hotmod.refresh")
     assert folder.engine is not None
     before = set(folder.engine.modules)
-    report = await ls.check_folder(folder, title="hotmod: refreshing modules", refresh=True)
+    report = await ls.check_folder(
+        folder, title="hotmod: refreshing modules", refresh=True, complete=True
+    )
     after = set(folder.engine.modules)
     return _report_json(folder, "hotmod.refresh", report, tuple(sorted(after - before)))
 

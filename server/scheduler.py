@@ -53,6 +53,7 @@ class Scheduler:
         self._run_lock = asyncio.Lock()
         self._stamps: dict[str, _Stamp] = {}
         self._closed = False
+        self._settled = asyncio.Event()  # set whenever a run ends: see settled()
 
     @property
     def busy(self) -> bool:
@@ -122,6 +123,7 @@ class Scheduler:
                 for name in report.removed:
                     self.hooks.on_removed(name)
             self.hooks.on_run_end(report)
+            self._settled.set()
 
     def _backlog_job(self, paths: set[str], modules: set[str]) -> Job:
         """Changed paths first (the user is waiting for them), then the backlog."""
@@ -164,10 +166,38 @@ class Scheduler:
             raise
         finally:
             self.hooks.on_run_end(report)
+            self._settled.set()
         if report is not None and report.skipped:
             self._pending_modules |= set(report.skipped)
             self._kick_soon()
         return report
+
+    async def run_to_completion(self, job: Job) -> CheckReport | None:
+        """``run``, and for the modules a newer change made it skip, the verdicts
+        of the runs that checked them next: the whole report a command asked for.
+        """
+        report = await self.run(job)
+        if report is None or not report.skipped:
+            return report
+        await self.settled()
+        found = {r.name: r for r in report.results}
+        for name in report.skipped:
+            result = self.engine.result(name)
+            if result is not None:
+                found[name] = result
+        left = tuple(n for n in report.skipped if n not in found)
+        return replace(
+            report,
+            results=tuple(sorted(found.values(), key=lambda r: r.name)),
+            skipped=left,
+            cancelled=bool(left),
+        )
+
+    async def settled(self) -> None:
+        """Wait until no run is under way or waiting (a superseded run's backlog included)."""
+        while self.busy and not self._closed:
+            self._settled.clear()
+            await self._settled.wait()
 
     async def measure(self, job: Callable[..., None]) -> None:
         """Run ``job(should_cancel=...)`` between checks: a measurement, no results."""
@@ -203,6 +233,7 @@ class Scheduler:
 
     def close(self) -> None:
         self._closed = True
+        self._settled.set()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -156,23 +156,32 @@ class HotmodServer(LanguageServer):
 
     # -- checks ----------------------------------------------------------------
     async def check_folder(
-        self, folder: Folder, title: str | None = None, refresh: bool = False
+        self,
+        folder: Folder,
+        title: str | None = None,
+        refresh: bool = False,
+        complete: bool = False,
     ) -> CheckReport | None:
-        """Check every module of ``folder`` (after a rescan), with progress when asked."""
+        """Check every module of ``folder`` (after a rescan), with progress when asked.
+
+        ``complete``: the report covers every module even when a change on
+        disk superseded the run (a command's answer), see run_to_completion.
+        """
         engine, scheduler = folder.engine, folder.scheduler
         if engine is None or scheduler is None or folder.error:
             return None
         if title:
             await self.begin_progress(folder, title)
         try:
+            run = scheduler.run_to_completion if complete else scheduler.run
             if refresh:
-                report = await scheduler.run(
+                report = await run(
                     lambda cancel, deliver: (
                         engine.refresh(should_cancel=cancel, on_result=deliver).report
                     )
                 )
             else:
-                report = await scheduler.run(
+                report = await run(
                     lambda cancel, deliver: engine.check(
                         None, should_cancel=cancel, on_result=deliver
                     )

@@ -71,3 +71,19 @@ async def test_reload_command_superseded_before_it_starts_still_answers(
     result = await reload
     assert result["result"] is not None, result
     assert (result["result"]["name"], result["result"]["status"]) == ("b", "ok")
+
+
+async def test_reload_all_superseded_by_a_save_still_reports_every_module(
+    lsp: Session, tmp_path: Path
+) -> None:
+    root = tmp_path / "ws"
+    write(root, {f"m{i}.py": "import time\n\ntime.sleep(0.1)\n" for i in range(6)})
+    await lsp.start(root)
+    await lsp.idle()
+    reload_all = asyncio.ensure_future(lsp.command("hotmod.reloadAll"))
+    await asyncio.sleep(0.15)  # a few modules in
+    lsp.save(root / "m5.py", "raise KeyError('m5')\n")  # supersedes the rest of the run
+    report = await reload_all
+    assert report["modules"] == 6 and report["cancelled"] is False
+    statuses = {r["name"]: r["status"] for r in report["results"]}
+    assert statuses == {f"m{i}": "error" if i == 5 else "ok" for i in range(6)}
