@@ -34,7 +34,7 @@ async def test_hostile_modules_through_the_server(lsp: Session, tmp_path: Path) 
     write(
         root,
         {
-            "loop.py": "import os\n\nwhile True:\n    pass\n",
+            "loop.py": "import os\n\nwhile True: pass\n",
             "segv.py": "import ctypes\n\nctypes.string_at(0)\n",
             "escape.py": ESCAPE,
             "fine.py": "X = 1\n",
