@@ -1060,7 +1060,7 @@ class Zygote:
         self.tmpdir = tempfile.mkdtemp(prefix="hotmod-worker-")
         self.warm_report = {}
         self.rss_baseline = 0
-        self.spare = None  # (pid, request_w, result_r, output_r, tb_path): see _prefork
+        self.spares = []  # [(pid, request_w, result_r, output_r, tb_path)]: see _prefork
         self.idle_since = None
         self.to_compile = {}  # project files checks had to compile (an ordered set)
         self.running = True
@@ -1170,9 +1170,8 @@ class Zygote:
         if not self.use_fork:
             return
         keep = set(self.children) | getattr(self, "own_children", set())
-        spare = getattr(self, "spare", None)
-        if spare is not None:  # the pre-forked child waiting for the next check
-            keep.add(spare[0])
+        # The pre-forked children waiting for the next checks.
+        keep.update(spare[0] for spare in getattr(self, "spares", ()))
         for _ in range(20):  # killing a stray re-parents its own children to us
             strays = [p for p in _child_pids() if p not in keep and _pgid(p) not in self.children]
             if not strays:
@@ -1195,7 +1194,7 @@ class Zygote:
             elif self.idle_since is None:
                 self.idle_since = time.monotonic()
             elif time.monotonic() - self.idle_since >= _PREFORK_DELAY_S:
-                if self.to_compile:  # first, so that the spare inherits the code
+                if self.to_compile:  # first, so that the spares inherit the code
                     self._compile_some()
                 else:
                     self._prefork()
@@ -1219,9 +1218,9 @@ class Zygote:
 
     def _next_timeout(self):
         if not self.children:
-            idle_work = self.to_compile or self.spare is None
+            idle_work = self.to_compile or len(self.spares) < self.max_children
             if self.use_fork and self.running and idle_work and self.idle_since:
-                # Wake up to compile, then fork the spare (see _prefork).
+                # Wake up to compile, then fork the spares (see _prefork).
                 return max(0.0, self.idle_since + _PREFORK_DELAY_S - time.monotonic())
             return None
         now = time.monotonic()
@@ -1237,7 +1236,7 @@ class Zygote:
         if not data:  # the server went away
             self.running = False
             self.queue = []
-            self._discard_spare()
+            self._discard_spares()
             return
         self.in_buf += data
         while b"\n" in self.in_buf:
@@ -1252,9 +1251,9 @@ class Zygote:
         elif op == "files":
             self.state["files"] = frozenset(os.path.abspath(f) for f in msg.get("files", []))
             _CODE.retain(self.state["files"])
-            self._discard_spare()
+            self._discard_spares()
         elif op == "warm":
-            self._discard_spare()
+            self._discard_spares()
             self.warm(msg.get("modules", []))
             _write_json(self.out_fd, {"event": "warmed", "warm": self.warm_report})
         elif op == "cancel":
@@ -1263,7 +1262,7 @@ class Zygote:
         elif op == "shutdown":
             self.running = False
             self.queue = []
-            self._discard_spare()
+            self._discard_spares()
 
     def _start_queued(self):
         # A child whose verdict was sent is only being torn down (at low
@@ -1288,15 +1287,16 @@ class Zygote:
         gc.freeze()  # like the warm imports: children must not copy these pages
 
     def _prefork(self):
-        """Fork the next check's child now, off the critical path.
+        """Fork a child for a coming check now, off the critical path.
 
         Forking a warm zygote costs milliseconds (copying the page tables of
         a process with pandas loaded); a spare child forked while nothing
         runs has done its set-up (``_Prepared``) by the time a check is
         asked for, and starts importing at once.  It waits for its request on
-        a pipe of its own.
+        a pipe of its own.  One spare per job: a save of a module and its
+        first dependents starts them all from spares.
         """
-        if not self.use_fork or self.spare is not None or not self.running:
+        if not self.use_fork or len(self.spares) >= self.max_children or not self.running:
             return
         request_r, request_w = os.pipe()
         result_r, result_w = os.pipe()
@@ -1311,27 +1311,21 @@ class Zygote:
             os.close(fd)
         for fd in (result_r, output_r):
             os.set_blocking(fd, False)
-        self.spare = (pid, request_w, result_r, output_r, tb_path)
+        self.spares.append((pid, request_w, result_r, output_r, tb_path))
 
-    def _discard_spare(self):
-        """The spare was forked with an older state (files, warm imports): replace it."""
-        spare, self.spare = self.spare, None
-        if spare is None:
-            return
-        pid, request_w, result_r, output_r, tb_path = spare
-        for fd in (request_w, result_r, output_r):
-            _close_quietly(fd)  # EOF on its request pipe: the spare exits
-        _kill_group(pid)
-        _remove_quietly(tb_path)
+    def _discard_spares(self):
+        """The spares were forked with an older state (files, warm imports): replace them."""
+        spares, self.spares = self.spares, []
+        for spare in spares:
+            _discard(spare)
 
     def _hand_to_spare(self, request, deadline):
-        spare, self.spare = self.spare, None
+        spare = self.spares.pop(0)
         pid, request_w, result_r, output_r, tb_path = spare
         try:
             _write_all(request_w, (json.dumps(request) + "\n").encode("utf-8"))
         except OSError:  # the spare died meanwhile
-            self.spare = spare
-            self._discard_spare()
+            _discard(spare)
             return False
         _close_quietly(request_w)
         self.children[pid] = _Child(
@@ -1341,7 +1335,7 @@ class Zygote:
 
     def _spawn(self, request):
         timeout = float(request.get("timeout_s") or 0)
-        if self.spare is not None:
+        while self.spares:
             deadline = time.monotonic() + (timeout + 2.0 if timeout > 0 else 1e9)
             if self._hand_to_spare(request, deadline):
                 return
@@ -1378,8 +1372,8 @@ class Zygote:
             for child in self.children.values():
                 _close_quietly(child.result_fd)
                 _close_quietly(child.output_fd)
-            if self.spare is not None:
-                for fd in self.spare[1:4]:
+            for spare in self.spares:
+                for fd in spare[1:4]:
                     _close_quietly(fd)
             os.dup2(output_w, 1)
             os.dup2(output_w, 2)
@@ -1548,6 +1542,14 @@ class Zygote:
         _write_json(
             self.out_fd, {"event": "result", "id": child.request.get("id"), "result": result}
         )
+
+
+def _discard(spare):
+    pid, request_w, result_r, output_r, tb_path = spare
+    for fd in (request_w, result_r, output_r):
+        _close_quietly(fd)  # EOF on its request pipe: the spare exits
+    _kill_group(pid)
+    _remove_quietly(tb_path)
 
 
 def _split_journal(dump):

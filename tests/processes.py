@@ -1,31 +1,37 @@
-"""What a check may leave running: nothing but the worker's idle spare child."""
+"""What a check may leave running: nothing but the worker's idle spare children."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import psutil
 
 
-def leftovers(zygote: int) -> list[psutil.Process]:
-    """Descendants of the worker's zygote other than its spare.
+def leftovers(zygote: int, jobs: int | None = None) -> list[psutil.Process]:
+    """Descendants of the worker's zygote other than its spares.
 
-    The zygote pre-forks the next check's child, which waits on a pipe of its
-    own: one direct child without children of its own may be that spare.
+    The zygote pre-forks one child per job (``os.cpu_count()`` by default) for
+    the next checks, each waiting on a pipe of its own: up to that many
+    direct children without children of their own may be spares.
     """
+    spares_allowed = jobs or os.cpu_count() or 1
     try:
         root = psutil.Process(zygote)
         everything = root.children(recursive=True)
         direct = root.children()
     except psutil.NoSuchProcess:
         return []
+    spares = set()
     for child in direct:
         try:
             if not child.children() and child.status() != psutil.STATUS_ZOMBIE:
-                return [p for p in everything if p.pid != child.pid]
+                spares.add(child.pid)
         except psutil.NoSuchProcess:
             continue
-    return everything
+        if len(spares) == spares_allowed:
+            break
+    return [p for p in everything if p.pid not in spares]
 
 
 def wait_for_no_leftovers(zygote: int, timeout: float = 10.0) -> None:
