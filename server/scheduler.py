@@ -107,6 +107,11 @@ class Scheduler:
             async with self._run_lock:
                 paths, self._pending = self._pending, set()
                 modules, self._pending_modules = self._pending_modules, set()
+                if self._timer is not None:
+                    # This run takes the work the timer was to start: a timer
+                    # left behind would keep the folder busy (never idle).
+                    self._timer.cancel()
+                    self._timer = None
                 generation = self._generation
                 for path in paths:
                     self._stamps[path] = _stamp(path)
