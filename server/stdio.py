@@ -46,8 +46,11 @@ def can_read_async(stdin: BinaryIO, stdout: BinaryIO) -> bool:
 
     The loop makes the descriptor non-blocking.  When stdin and stdout are one
     open file (a terminal, one socket), that would make writes to stdout
-    non-blocking too, and a large message could fail half-written.
+    non-blocking too, and a large message could fail half-written.  POSIX
+    only: Windows' event loop cannot read an ordinary (non-overlapped) pipe.
     """
+    if os.name != "posix":
+        return False
     try:
         fd_in, fd_out = stdin.fileno(), stdout.fileno()
         st_in, st_out = os.fstat(fd_in), os.fstat(fd_out)
