@@ -344,10 +344,10 @@ class Engine:
         started: Mapping[str, Future[RawResult]],
         record: bool = True,
     ) -> list[ModuleResult]:
-        def submit(name: str) -> Future[RawResult]:
-            return self._submit(worker, config, name)
-
-        futures = {name: started[name] if name in started else submit(name) for name in infos}
+        futures = {
+            name: started[name] if name in started else self._submit(worker, config, name)
+            for name in infos
+        }
         retried: set[str] = set()
         lines = SourceLines()
         results: list[ModuleResult] = []
@@ -364,7 +364,7 @@ class Engine:
                     # The zygote itself died (not the check's child): retry once
                     # on a fresh worker before calling it a crash.
                     retried.add(name)
-                    futures[name] = submit(name)
+                    futures[name] = self._submit(worker, config, name)
                     pending.insert(0, name)
                     continue
                 raw = {"outcome": "crash", "exit": {"code": None, "signal": None}, "module": name}

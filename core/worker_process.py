@@ -300,16 +300,24 @@ def _safe_str(exc):
     return text[:4000]
 
 
-def _rss_bytes():
+def _statm_bytes(field):
+    """A size from /proc/self/statm (0: address space, 1: resident); None elsewhere."""
     try:
         with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            return int(f.read().split()[field]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
-        try:
-            scale = 1 if sys.platform == "darwin" else 1024
-            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-        except Exception:
-            return 0
+        return None
+
+
+def _rss_bytes():
+    rss = _statm_bytes(1)
+    if rss is not None:
+        return rss
+    try:
+        scale = 1 if sys.platform == "darwin" else 1024
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+    except Exception:
+        return 0
 
 
 def _top_level_names(files, paths):
@@ -322,15 +330,6 @@ def _top_level_names(files, paths):
                 tops.add(first[:-3] if first.endswith(".py") else first)
                 break
     return tops
-
-
-def _address_space_bytes():
-    """This process's virtual memory size; None where it cannot be read."""
-    try:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
-        return None
 
 
 def _limit_memory(limit_mb, address_space):
@@ -579,7 +578,7 @@ class _Prepared:
         # lookup, which is during the check's import, so a spare waiting for
         # minutes still sees files created meanwhile.
         _invalidate_project_finders(state["paths"])
-        self.address_space = _address_space_bytes()
+        self.address_space = _statm_bytes(0)
 
 
 def run_check(request, state, result_fd, tb_file, phases=None, prepared=None):
@@ -1335,18 +1334,16 @@ class Zygote:
 
     def _spawn(self, request):
         timeout = float(request.get("timeout_s") or 0)
+        # The child dumps its own traceback at the deadline; the grace period
+        # covers a child too wedged even for faulthandler.
+        deadline = time.monotonic() + (timeout + 2.0 if timeout > 0 else 1e9)
         while self.spares:
-            deadline = time.monotonic() + (timeout + 2.0 if timeout > 0 else 1e9)
             if self._hand_to_spare(request, deadline):
                 return
         result_r, result_w = os.pipe()
         output_r, output_w = os.pipe()
         fd, tb_path = tempfile.mkstemp(prefix="tb-", dir=self.tmpdir)
         os.close(fd)
-        timeout = float(request.get("timeout_s") or 0)
-        # The child dumps its own traceback at the deadline; the grace period
-        # covers a child too wedged even for faulthandler.
-        deadline = time.monotonic() + (timeout + 2.0 if timeout > 0 else 1e9)
         forked = time.monotonic()
         if self.use_fork:
             pid = os.fork()

@@ -147,14 +147,15 @@ def _folder(
         path = convert.uri_to_path(uri)
         if path is None:
             raise JsonRpcInvalidParams(f"{name}: only file: URIs can be checked, got {_short(uri)}")
-        folder = ls.folder_for_path(path)
-        if folder is None:
+        found = ls.folder_for_path(path)
+        if found is None:
             raise JsonRpcInvalidParams(f"{name}: {path} is outside the workspace folders")
+        folder, file = found, os.path.abspath(path)
     else:
         if not ls.folders:
             raise JsonRpcInvalidParams(f"{name}: no workspace folder is open")
-        folder, path = next(iter(ls.folders.values())), None
-    return (_usable(folder, name) if usable else folder), (path and os.path.abspath(path))
+        folder, file = next(iter(ls.folders.values())), None
+    return (_usable(folder, name) if usable else folder), file
 
 
 def _usable(folder: Folder, name: str) -> Folder:

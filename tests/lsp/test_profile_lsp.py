@@ -10,18 +10,9 @@ from hotmod.core.cachedir import workspace_cache_dir
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
+from ..sources import SLOW
 from .conftest import SERVER, Session, uri, write
 
-SLOW = """\
-import time
-import slowdep
-
-
-def helper(n):
-    return sum(range(n))
-for _ in range(40): time.sleep(0.005)
-X = helper(2_000)
-"""
 PYPROJECT = "[project]\nname = 'ws'\nversion = '0'\n"
 
 

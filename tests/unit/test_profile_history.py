@@ -21,21 +21,9 @@ from hotmod.core.history import History
 from hotmod.core.results import Memory
 
 from ..conftest import Workspace
+from ..sources import SLOW
 
-# Line 7 is the slow one: 40 sleeps of 5 ms in a loop.  Line 2 imports a
-# project module that takes 150 ms, which is the import tree's business and
-# must not make line 2 "hot".
-SLOW = """\
-import time
-import slowdep
-
-
-def helper(n):
-    return sum(range(n))
-for _ in range(40): time.sleep(0.005)
-X = helper(2_000)
-"""
-SLOWDEP = "import time\n\ntime.sleep(0.15)\n"
+SLOWDEP = "import time\n\ntime.sleep(0.15)\n"  # 150 ms that belong to the import tree
 
 
 def _slow_workspace(workspace: Workspace) -> None:
