@@ -8,18 +8,24 @@ the failing module gets its own diagnostic from its own check.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from .discovery import ModuleInfo
 from .results import Code, Diagnostic, Frame, Memory, ModuleResult, Related, Severity, Span
+from .worker import launch
+from .worker.protocol import CheckResult, ErrorInfo, SyntaxInfo
+from .worker.protocol import Frame as WorkerFrame
 
 _DUMP_FRAME = re.compile(r'^\s*File "(?P<file>.*)", line (?P<line>\d+) in (?P<func>.*)$')
-_WORKER_FILE = "worker_process.py"
+# Lines and columns from a check are data from user code's process: kept in a
+# range an editor can show.
+MAX_LINE = 10_000_000
+MAX_COLUMN = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,7 @@ def _char_offset(text: str, byte_offset: int) -> int:
 
 
 def build_result(
-    raw: Mapping[str, Any],
+    raw: CheckResult,
     info: ModuleInfo,
     modules_by_file: Mapping[str, ModuleInfo],
     *,
@@ -92,13 +98,14 @@ def build_result(
 ) -> ModuleResult:
     lines = lines or SourceLines()
     own_file = str(info.path)
-    timings = raw.get("modules") or {}
-    own_timing = timings.get(info.name) or {}
-    wall = float(raw.get("total_ms") or raw.get("wall_ms") or 0.0)
-    load_ms = float(own_timing.get("cumulative_ms", wall))
-    self_ms = float(own_timing.get("self_ms", load_ms))
-    memory = raw.get("memory") or {}
-    outcome = raw.get("outcome", "crash")
+    timings = raw.get("modules", {})
+    own_timing = timings.get(info.name)
+    # A check that ended without a report (a crash, a timeout) was timed by the zygote.
+    elapsed = raw["total_ms"] if "total_ms" in raw else raw.get("wall_ms", 0.0)
+    load_ms = own_timing["cumulative_ms"] if own_timing else elapsed
+    self_ms = own_timing["self_ms"] if own_timing else load_ms
+    memory = raw.get("memory", {})
+    outcome = raw["outcome"]
 
     diagnostics: list[Diagnostic] = []
     if outcome != "ok":
@@ -120,7 +127,7 @@ def build_result(
 
     diagnostics.extend(side_effect_diagnostics(raw, info, lines))
 
-    output = str(raw.get("output") or "")
+    output = raw.get("output", "")
     return ModuleResult(
         name=info.name,
         path=info.path,
@@ -128,21 +135,43 @@ def build_result(
         load_ms=load_ms,
         self_ms=self_ms,
         memory=Memory(
-            rss_delta_bytes=int(memory.get("rss_delta", 0)),
-            traced=bool(memory.get("traced")),
-            traced_bytes=int((memory.get("per_file") or {}).get(own_file, 0)),
-            traced_total_bytes=int(memory.get("traced_net", 0)),
+            rss_delta_bytes=max(memory.get("rss_delta", 0), 0),
+            traced=memory.get("traced", False),
+            traced_bytes=memory.get("per_file", {}).get(own_file, 0),
+            traced_total_bytes=memory.get("traced_net", 0),
         ),
         diagnostics=tuple(diagnostics),
         output=output,
-        output_truncated=int(raw.get("output_bytes") or 0) > len(output.encode("utf-8", "replace")),
+        output_truncated=raw.get("output_bytes", 0) > len(output.encode("utf-8", "replace")),
         imported=tuple(n for n in timings if n != info.name),
         worker_pid=raw.get("pid"),
     )
 
 
+def internal_error_result(info: ModuleInfo, exc: Exception) -> ModuleResult:
+    """A module whose result hotmod failed to build: said at its first line, not raised."""
+    return ModuleResult(
+        name=info.name,
+        path=info.path,
+        ok=False,
+        load_ms=0.0,
+        self_ms=0.0,
+        memory=Memory(rss_delta_bytes=0),
+        diagnostics=(
+            Diagnostic(
+                path=info.path,
+                span=Span(0, 0, 0, 0),
+                code=Code.CRASH,
+                severity=Severity.ERROR,
+                message=f"hotmod could not build this module's verdict: {type(exc).__name__}: "
+                f"{exc} (a bug in hotmod: please report it)",
+            ),
+        ),
+    )
+
+
 def side_effect_diagnostics(
-    raw: Mapping[str, Any], info: ModuleInfo, lines: SourceLines
+    raw: CheckResult, info: ModuleInfo, lines: SourceLines
 ) -> list[Diagnostic]:
     """``side-effect`` warnings for what this module's own lines did at import.
 
@@ -153,9 +182,7 @@ def side_effect_diagnostics(
     """
     own_file = str(info.path)
     found: list[Diagnostic] = []
-    for event in raw.get("side_effects") or []:
-        if not isinstance(event, Mapping):
-            continue
+    for event in raw.get("side_effects", []):
         file, line = event.get("file"), event.get("line")
         if file is not None and file != own_file:
             continue
@@ -165,7 +192,7 @@ def side_effect_diagnostics(
         found.append(
             Diagnostic(
                 path=info.path,
-                span=lines.whole_line(own_file, int(line) if file is not None and line else 1),
+                span=lines.whole_line(own_file, _line(line) if file is not None else 1),
                 code=Code.SIDE_EFFECT,
                 severity=Severity.WARNING,
                 message=message,
@@ -191,17 +218,17 @@ class _Context:
         self.timeout_s = timeout_s
         self.memory_limit_mb = memory_limit_mb
 
-    def diagnose(self, raw: Mapping[str, Any]) -> Diagnostic:
-        outcome = raw.get("outcome")
-        error = raw.get("error") or {}
+    def diagnose(self, raw: CheckResult) -> Diagnostic:
+        outcome = raw["outcome"]
+        error: ErrorInfo = raw.get("error", {})
         if outcome in ("timeout", "crash"):
-            frames = _parse_dump(str(raw.get("traceback_dump") or ""))
+            frames = _parse_dump(raw.get("traceback_dump", ""))
         else:
-            frames = [_frame_from_json(f) for f in error.get("frames") or []]
+            frames = [_frame_from_json(f) for f in error.get("frames", [])]
         project = [f for f in frames if f.file in self.modules_by_file]
         syntax = error.get("syntax") if error.get("is_syntax_error") else None
-        syntax_file = syntax.get("file") if syntax else None
-        if syntax_file not in self.modules_by_file:
+        syntax_file = _normalized(syntax.get("file")) if syntax else None
+        if syntax is None or syntax_file not in self.modules_by_file:
             syntax = None  # a SyntaxError from compile()/exec() of a string: an exception
 
         # The module being executed when things went wrong: the innermost
@@ -213,6 +240,7 @@ class _Context:
         own_frames = [f for f in project if f.file == self.own_file]
         anchor = own_frames[-1] if own_frames else None
         summary, culprit_span = self._summary(outcome, raw, error, project, syntax, culprit)
+        summary += _harness_note(raw, error)
         workspace_frames = tuple(Frame(Path(f.file), f.line - 1, f.function) for f in project)
 
         if culprit != self.own_file:
@@ -234,8 +262,9 @@ class _Context:
             related = (
                 Related(other, self.lines.span(innermost), f"raised here, in {innermost.function}"),
             )
-        if error.get("is_import_error") and error.get("import_path") in self.modules_by_file:
-            target = self.modules_by_file[error["import_path"]]
+        import_path = _normalized(error.get("import_path"))
+        if error.get("is_import_error") and import_path and import_path in self.modules_by_file:
+            target = self.modules_by_file[import_path]
             related += (
                 Related(target.path, Span(0, 0, 0, 0), f"module '{target.name}' is defined here"),
             )
@@ -257,7 +286,7 @@ class _Context:
             return self.lines.whole_line(self.own_file, 1)
         return self.lines.span(frame)
 
-    def _code(self, outcome: Any, error: Mapping[str, Any], syntax: Any) -> Code:
+    def _code(self, outcome: str, error: ErrorInfo, syntax: SyntaxInfo | None) -> Code:
         if outcome == "timeout":
             return Code.TIMEOUT
         if outcome == "crash":
@@ -272,11 +301,11 @@ class _Context:
 
     def _summary(
         self,
-        outcome: Any,
-        raw: Mapping[str, Any],
-        error: Mapping[str, Any],
+        outcome: str,
+        raw: CheckResult,
+        error: ErrorInfo,
         project: list[_RawFrame],
-        syntax: Mapping[str, Any] | None,
+        syntax: SyntaxInfo | None,
         culprit: str,
     ) -> tuple[str, Span]:
         """A one-line description of the failure and where it happened."""
@@ -293,18 +322,35 @@ class _Context:
             return _crash_message(raw, where), span
         if outcome == "memory-limit":
             return f"MemoryError: import exceeded the {self.memory_limit_mb} MB memory limit", span
-        message = str(error.get("message") or "")
+        message = error.get("message", "")
         import_path = error.get("import_path")
         if import_path and message.endswith(f" ({import_path})"):
             # The related location already points at that file.
             message = message[: -len(import_path) - 3]
-        kind = str(error.get("type") or "Exception")
+        kind = error.get("type") or "Exception"
         return (f"{kind}: {message}" if message else kind), span
 
 
-def _crash_message(raw: Mapping[str, Any], where: _RawFrame | None) -> str:
-    exit_info = raw.get("exit") or {}
+def _harness_note(raw: CheckResult, error: ErrorInfo) -> str:
+    """What hotmod could not find out, said rather than guessed."""
+    notes = []
+    if "harness" in raw:
+        notes.append(raw["harness"])
+    if "frames_unreadable" in error:
+        notes.append(
+            "hotmod could not read the traceback "
+            f"({error['frames_unreadable']}; an audit hook of the module may refuse it)"
+        )
+    if "partial" in raw:
+        notes.append(f"the check's report is incomplete: {raw['partial']}")
+    return "".join(f" ({note})" for note in notes)
+
+
+def _crash_message(raw: CheckResult, where: _RawFrame | None) -> str:
+    exit_info = raw.get("exit", {"code": None, "signal": None})
     at = f" at line {where.line}" if where else ""
+    if "hard_exit" in raw:
+        return f"os._exit({raw['hard_exit']}) called{at}: the process ended during import"
     sig = exit_info.get("signal")
     if sig:
         try:
@@ -313,7 +359,7 @@ def _crash_message(raw: Mapping[str, Any], where: _RawFrame | None) -> str:
             name = f"signal {sig}"
         return f"the interpreter crashed{at}: killed by {name}"
     code = exit_info.get("code")
-    dump = str(raw.get("traceback_dump") or "")
+    dump = raw.get("traceback_dump", "")
     if dump.startswith("Hard exit"):
         return f"os._exit({code}) called{at}: the process ended during import"
     if code is None:
@@ -321,28 +367,45 @@ def _crash_message(raw: Mapping[str, Any], where: _RawFrame | None) -> str:
     return f"the process exited with status {code} during import{at}"
 
 
-def syntax_span(syntax: Mapping[str, Any], lines: SourceLines) -> Span:
-    line = max(int(syntax.get("line") or 1), 1)
-    col = max(int(syntax.get("offset") or 1) - 1, 0)
-    end_line = int(syntax.get("end_line") or line)
-    end_col = int(syntax.get("end_offset") or 0) - 1
+def syntax_span(syntax: SyntaxInfo, lines: SourceLines) -> Span:
+    line = _line(syntax.get("line"))
+    col = _column((syntax.get("offset") or 1) - 1)
+    end_line = max(_line(syntax.get("end_line") or line), line)
+    end_col = _column((syntax.get("end_offset") or 0) - 1)
     if end_line < line or (end_line == line and end_col <= col):
         end_line, end_col = line, col + 1
-    text = lines.line(str(syntax.get("file")), line)
+    text = lines.line(_normalized(syntax.get("file")) or "", line)
     if end_line == line and text:
         end_col = min(end_col, max(len(text), col + 1))
     return Span(line - 1, col, end_line - 1, end_col)
 
 
-def _frame_from_json(data: Mapping[str, Any]) -> _RawFrame:
+def _frame_from_json(data: WorkerFrame) -> _RawFrame:
+    col, end_line, end_col = data.get("col"), data.get("end_line"), data.get("end_col")
     return _RawFrame(
-        file=str(data.get("file")),
-        line=int(data.get("line") or 1),
-        function=str(data.get("function") or ""),
-        col=data.get("col"),
-        end_line=data.get("end_line"),
-        end_col=data.get("end_col"),
+        file=_normalized(data.get("file")) or "",
+        line=_line(data.get("line")),
+        function=data.get("function", ""),
+        col=None if col is None else _column(col),
+        end_line=None if end_line is None else _line(end_line),
+        end_col=None if end_col is None else _column(end_col),
     )
+
+
+def _line(value: int | None) -> int:
+    """A 1-based line from a check's data, within what an editor can show."""
+    return min(max(value or 1, 1), MAX_LINE)
+
+
+def _column(value: int) -> int:
+    return min(max(value, 0), MAX_COLUMN)
+
+
+def _normalized(path: str | None) -> str | None:
+    """A path as the engine spells project files (the worker joins, never normalizes)."""
+    if not path or path.startswith("<"):
+        return path
+    return os.path.normpath(path)
 
 
 def _parse_dump(dump: str) -> list[_RawFrame]:
@@ -357,5 +420,8 @@ def _parse_dump(dump: str) -> list[_RawFrame]:
             blocks[-1].append(_RawFrame(match["file"], int(match["line"]), match["func"].strip()))
     if not blocks:
         return []
-    main = next((b for b in blocks if any(f.file.endswith(_WORKER_FILE) for f in b)), blocks[0])
+    # The checking thread is the one running the worker's own code (run_check).
+    main = next(
+        (b for b in blocks if any(f.file.startswith(launch.PACKAGE_DIR) for f in b)), blocks[0]
+    )
     return list(reversed(main))  # faulthandler prints the most recent call first

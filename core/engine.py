@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -14,7 +15,7 @@ from typing import Any
 
 from .cachedir import workspace_cache_dir
 from .config import Config, load_config
-from .diagnose import SourceLines, build_result
+from .diagnose import SourceLines, build_result, internal_error_result
 from .discovery import ModuleInfo, discover
 from .graph import ImportGraph
 from .history import History, HistoryPoint, Trend, regression_diagnostic
@@ -23,7 +24,10 @@ from .profile import ModuleProfile, ProfileUnavailable, build_profile
 from .profile_report import write_report
 from .results import CheckReport, ModuleResult, RefreshOutcome, ReloadOutcome
 from .stats import HistoryComparison, LoadStats, MemoryReport, PerformanceSummary
-from .worker_client import RawResult, Worker, WorkerDied
+from .worker.protocol import CheckResult
+from .worker_client import Worker, WorkerDied
+
+log = logging.getLogger(__name__)
 
 _FileStamp = tuple[int, int]
 # A profiled import runs under a tracer, several times slower than a check.
@@ -224,7 +228,7 @@ class Engine:
         dependents: bool,
         should_cancel: Callable[[], bool] | None,
         on_result: Callable[[ModuleResult], None] | None,
-        started: Mapping[str, Future[RawResult]],
+        started: Mapping[str, Future[CheckResult]],
     ) -> CheckReport:
         """``check``, for some of whose modules the worker already has requests."""
         start = time.perf_counter()
@@ -247,7 +251,7 @@ class Engine:
         with self._lock:
             self._last_check = (elapsed, time.time())
         return CheckReport(
-            python=str(worker.info.get("python") or ""),
+            python=worker.python_version,
             results=tuple(sorted(results, key=lambda r: r.name)),
             duration_ms=elapsed,
             cancelled=len(results) < len(infos),
@@ -323,14 +327,17 @@ class Engine:
         return self._worker
 
     @staticmethod
-    def _submit(worker: Worker, config: Config, name: str) -> Future[RawResult]:
+    def _submit(
+        worker: Worker, config: Config, name: str, exclusive: bool = False
+    ) -> Future[CheckResult]:
         return worker.check(
             name,
             config.import_timeout_s,
             config.memory_limit_mb,
             config.output_limit_bytes,
             trace_memory=config.trace_memory,
-            side_effects=config.side_effects,
+            side_effects=config.side_effects,  # type: ignore[arg-type]
+            exclusive=exclusive,
         )
 
     def _run(
@@ -341,7 +348,7 @@ class Engine:
         by_file: Mapping[str, ModuleInfo],
         should_cancel: Callable[[], bool] | None,
         on_result: Callable[[ModuleResult], None] | None,
-        started: Mapping[str, Future[RawResult]],
+        started: Mapping[str, Future[CheckResult]],
         record: bool = True,
     ) -> list[ModuleResult]:
         futures = {
@@ -357,28 +364,24 @@ class Engine:
             if should_cancel is not None and should_cancel():
                 worker.cancel(futures[n] for n in [name, *pending])
                 break
-            try:
-                raw = futures[name].result(timeout=config.import_timeout_s + 60.0)
-            except (WorkerDied, FutureTimeout, CancelledError) as exc:
-                if name not in retried and not isinstance(exc, CancelledError):
-                    # The zygote itself died (not the check's child): retry once
-                    # on a fresh worker before calling it a crash.
+            raw = self._wait(worker, futures[name], config)
+            if raw is None:
+                if name not in retried:
+                    # The zygote died (or stopped answering) during this check,
+                    # maybe because of another one: check it again, alone, so
+                    # that only a module that kills its worker is blamed for it.
                     retried.add(name)
-                    futures[name] = self._submit(worker, config, name)
+                    futures[name] = self._submit(worker, config, name, exclusive=True)
                     pending.insert(0, name)
                     continue
-                raw = {"outcome": "crash", "exit": {"code": None, "signal": None}, "module": name}
-            result = build_result(
-                raw,
-                infos[name],
-                by_file,
-                timeout_s=config.import_timeout_s,
-                memory_limit_mb=config.memory_limit_mb,
-                slow_threshold_ms=config.slow_threshold_ms,
-                dev_mode=config.dev_mode,
-                lines=lines,
-            )
-            edges = [(str(a), str(b)) for a, b in raw.get("edges") or []]
+                raw = {
+                    "module": name,
+                    "outcome": "crash",
+                    "harness": "hotmod's worker process died during this check, also when "
+                    "it ran alone: the module kills or stops the process that imports it",
+                }
+            result = self._build(raw, infos[name], by_file, config, lines)
+            edges = [(a, b) for a, b in raw.get("edges", ())]
             if record:
                 result = self._observe(result, config)
             with self._lock:
@@ -394,6 +397,43 @@ class Engine:
             if on_result is not None:
                 on_result(result)
         return results
+
+    @staticmethod
+    def _wait(worker: Worker, future: Future[CheckResult], config: Config) -> CheckResult | None:
+        """A check's result; None if the worker died or stopped answering meanwhile."""
+        try:
+            # The worker's monitor and the zygote's own deadlines answer long
+            # before this; it is the last resort against a worker that hangs.
+            return future.result(timeout=config.import_timeout_s + 60.0)
+        except FutureTimeout:
+            worker.kill("a check got no answer in time")
+            return None
+        except (WorkerDied, CancelledError):
+            return None
+
+    @staticmethod
+    def _build(
+        raw: CheckResult,
+        info: ModuleInfo,
+        by_file: Mapping[str, ModuleInfo],
+        config: Config,
+        lines: SourceLines,
+    ) -> ModuleResult:
+        """``build_result``; a failure of hotmod's own costs this module's verdict only."""
+        try:
+            return build_result(
+                raw,
+                info,
+                by_file,
+                timeout_s=config.import_timeout_s,
+                memory_limit_mb=config.memory_limit_mb,
+                slow_threshold_ms=config.slow_threshold_ms,
+                dev_mode=config.dev_mode,
+                lines=lines,
+            )
+        except Exception as exc:
+            log.exception("cannot build the result of %s", info.name)
+            return internal_error_result(info, exc)
 
     # -- results and the dev-mode API ------------------------------------------
     def result(self, name: str) -> ModuleResult | None:
@@ -529,12 +569,17 @@ class Engine:
             timeout,
             config.memory_limit_mb,
             config.output_limit_bytes,
-            side_effects=config.side_effects,
+            side_effects=config.side_effects,  # type: ignore[arg-type]
             profile=True,
         )
         try:
             raw = future.result(timeout=timeout + 60.0)
-        except (WorkerDied, FutureTimeout) as exc:
+        except FutureTimeout:
+            worker.kill("a profile got no answer in time")
+            raise ProfileUnavailable(
+                f"cannot profile {name}: the worker stopped answering"
+            ) from None
+        except WorkerDied as exc:
             raise ProfileUnavailable(f"cannot profile {name}: the worker failed ({exc})") from None
         result = build_result(
             raw,
@@ -596,7 +641,7 @@ class Engine:
         """Third-party modules the worker pre-imported: ``{name: {"ok", "ms"}}`` (cold cost)."""
         with self._lock:
             worker = self._worker
-        return dict(worker.info.get("warm") or {}) if worker else {}
+        return {name: dict(info) for name, info in worker.warm_report.items()} if worker else {}
 
     def status(self) -> EngineStatus:
         with self._lock:
@@ -606,7 +651,7 @@ class Engine:
             return EngineStatus(
                 root=self.root,
                 python=self.config.python,
-                python_version=(worker.info.get("python") if worker else None) or None,
+                python_version=(worker.python_version if worker else None) or None,
                 module_count=len(self._modules),
                 broken_count=sum(not r.ok for r in self._results.values()),
                 worker_pid=worker.pid if worker else None,

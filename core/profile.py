@@ -1,20 +1,22 @@
 """Profiles of one module's import: hottest lines, import tree, call tree, functions.
 
-The worker measures (``_ImportProfiler`` in worker_process.py); this module
-turns its raw JSON into frozen values, plain JSON, and text for the CLI.
+The worker measures (``worker/profiler.py``); this module turns its data
+(validated against ``ProfileData``) into frozen values, plain JSON, and text
+for the CLI.
 Lines are 1-based here, as editors and tracebacks show them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .diagnose import SourceLines
 from .results import ModuleResult
+from .worker.protocol import CheckResult, ProfileCall, ProfileImport
 
 # Lines and functions listed in JSON and text (the HTML report has them all).
 TOP_LINES = 20
@@ -103,11 +105,11 @@ class ProfileUnavailable(Exception):
     """The import ended without a profile (a timeout, a crash); worded for the user."""
 
 
-def build_profile(raw: Mapping[str, Any], result: ModuleResult) -> ModuleProfile:
-    """A ModuleProfile from the worker's raw check result with ``"profile": true``."""
+def build_profile(raw: CheckResult, result: ModuleResult) -> ModuleProfile:
+    """A ModuleProfile from the worker's check result with ``"profile": true``."""
     data = raw.get("profile")
-    if not isinstance(data, Mapping) or ("error" in data and "lines" not in data):
-        why = data.get("error") if isinstance(data, Mapping) else None
+    if data is None or ("error" in data and "lines" not in data):
+        why = data.get("error") if data is not None else None
         if why is None:
             why = result.diagnostics[0].message if result.diagnostics else "no profile returned"
         raise ProfileUnavailable(f"cannot profile {result.name}: {why}")
@@ -115,22 +117,22 @@ def build_profile(raw: Mapping[str, Any], result: ModuleResult) -> ModuleProfile
     lines = SourceLines()
     line_rows = tuple(
         LineProfile(
-            line=int(row[0]),
-            hits=int(row[1]),
-            ms=float(row[2]),
-            self_ms=float(row[3]),
-            bytes=int(row[4]),
-            self_bytes=int(row[5]),
-            text=lines.line(path, int(row[0])).strip(),
+            line=line,
+            hits=hits,
+            ms=ms,
+            self_ms=self_ms,
+            bytes=size,
+            self_bytes=self_size,
+            text=lines.line(path, line).strip(),
         )
-        for row in data.get("lines") or ()
+        for line, hits, ms, self_ms, size, self_size in data.get("lines", ())
     )
-    roots = [_import(entry) for entry in data.get("imports") or ()]
+    roots = [_import(entry) for entry in data.get("imports", ())]
     own = next((i for i in roots if i.name == result.name), None)
     if own is None:  # imported by its parent package's __init__: search the tree
         own = next((i for i in _walk_imports(roots) if i.name == result.name), None)
     imports = own.children if own is not None else tuple(roots)
-    calls = _call(data["calls"]) if isinstance(data.get("calls"), Mapping) else None
+    calls = _call(data["calls"]) if "calls" in data else None
     error = None
     if not result.ok:
         error = result.diagnostics[0].message if result.diagnostics else "the import failed"
@@ -139,34 +141,33 @@ def build_profile(raw: Mapping[str, Any], result: ModuleResult) -> ModuleProfile
         path=result.path,
         ok=result.ok,
         error=error,
-        total_ms=float(data.get("total_ms") or 0.0),
-        memory_traced=bool(data.get("memory_traced")),
+        total_ms=data.get("total_ms", 0.0),
+        memory_traced=data.get("memory_traced", False),
         lines=line_rows,
         imports=imports,
         calls=calls,
         functions=tuple(aggregate_functions(calls)) if calls else (),
-        truncated=bool(data.get("truncated")),
+        truncated=data.get("truncated", False),
         result=result,
     )
 
 
-def _optional_path(value: Any) -> Path | None:
-    return Path(value) if isinstance(value, str) and not value.startswith("<") else None
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value) if value and not value.startswith("<") else None
 
 
-def _import(entry: Mapping[str, Any]) -> ImportTiming:
-    line = entry.get("line")
+def _import(entry: ProfileImport) -> ImportTiming:
     return ImportTiming(
-        name=str(entry.get("name")),
+        name=entry.get("name", "?"),
         path=_optional_path(entry.get("file")),
-        project=bool(entry.get("project")),
+        project=entry.get("project", False),
         importer=_optional_path(entry.get("importer")),
-        line=int(line) if isinstance(line, int) else None,
-        ms=float(entry.get("ms") or 0.0),
-        self_ms=float(entry.get("self_ms") or 0.0),
-        bytes=int(entry.get("bytes") or 0),
-        error=entry.get("error") if isinstance(entry.get("error"), str) else None,
-        children=tuple(_import(c) for c in entry.get("children") or ()),
+        line=entry.get("line"),
+        ms=entry.get("ms", 0.0),
+        self_ms=entry.get("self_ms", 0.0),
+        bytes=entry.get("bytes", 0),
+        error=entry.get("error"),
+        children=tuple(_import(c) for c in entry.get("children", ())),
     )
 
 
@@ -176,15 +177,15 @@ def _walk_imports(entries: Iterable[ImportTiming]) -> Iterable[ImportTiming]:
         yield from _walk_imports(entry.children)
 
 
-def _call(node: Mapping[str, Any]) -> CallNode:
-    children = tuple(_call(c) for c in node.get("children") or ())
-    ms = float(node.get("ms") or 0.0)
+def _call(node: ProfileCall) -> CallNode:
+    children = tuple(_call(c) for c in node.get("children", ()))
+    ms = node.get("ms", 0.0)
     return CallNode(
-        name=str(node.get("name")),
+        name=node.get("name", "?"),
         path=_optional_path(node.get("file")),
-        line=int(node.get("line") or 0),
-        kind=str(node.get("kind") or "function"),
-        calls=int(node.get("calls") or 0),
+        line=node.get("line", 0),
+        kind=node.get("kind", "function"),
+        calls=node.get("calls", 0),
         ms=ms,
         # Folded (tiny) children and C functions count as the node's own time.
         self_ms=max(0.0, ms - sum(c.ms for c in children)),

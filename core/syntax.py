@@ -8,6 +8,7 @@ import warnings
 from .diagnose import SourceLines, syntax_span
 from .discovery import ModuleInfo
 from .results import Code, Diagnostic, Severity
+from .worker.protocol import SyntaxInfo
 
 
 def syntax_diagnostics(
@@ -29,7 +30,7 @@ def syntax_diagnostics(
             warnings.simplefilter("ignore")
             compile(text, str(info.path), "exec", dont_inherit=True)
     except SyntaxError as exc:
-        syntax = {
+        syntax: SyntaxInfo = {
             "file": str(info.path),
             "line": exc.lineno,
             "offset": exc.offset,

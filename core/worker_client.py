@@ -1,13 +1,23 @@
-"""Start and talk to the worker (``worker_process.py``) in the project's interpreter."""
+"""Start and talk to the worker (``hotmod.core.worker``) in the project's interpreter.
+
+Every wait on the worker has a deadline here, on the engine's side: the worker
+runs user code's children and can itself be stopped (a module that sends
+SIGSTOP to its parent) or wedged.  A monitor thread pings a worker that has
+been silent while checks are pending; one that is stopped is resumed
+(SIGCONT), one that does not answer is killed with everything it started, and
+its pending checks fail with ``WorkerDied`` (the engine retries them, one at a
+time).  What the worker sends is validated against the protocol's
+declarations before anyone reads it (``untrusted.py``).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -16,10 +26,36 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from .untrusted import validated
+from .worker import launch
+from .worker.protocol import (
+    CancelRequest,
+    CheckRequest,
+    CheckResult,
+    FilesRequest,
+    InitRequest,
+    PingRequest,
+    PongEvent,
+    ReadyEvent,
+    ResultEvent,
+    SideEffectMode,
+    WarmedEvent,
+    WarmInfo,
+    WarmRequest,
+)
+from .worker.wire import encode
+
 log = logging.getLogger(__name__)
 
-WORKER_PATH = Path(__file__).with_name("worker_process.py")
-RawResult = dict[str, Any]
+# The monitor looks this often; a worker silent this long while checks are
+# pending is pinged; one stopped is resumed after a ping waited this long...
+MONITOR_INTERVAL_S = 0.25
+PING_AFTER_S = 1.0
+RESUME_AFTER_S = 1.0
+# ...and one that still does not answer after this long is killed (the zygote
+# answers between any two steps of its loop; nothing it does takes seconds
+# but warm-up, which has its own deadline).
+WEDGED_AFTER_S = 10.0
 
 
 class WorkerError(Exception):
@@ -54,14 +90,18 @@ class Worker:
         self.max_children = max_children
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._pending: dict[int, Future[RawResult]] = {}
+        self._pending: dict[int, Future[CheckResult]] = {}
         self._proc: subprocess.Popen[bytes] | None = None
         self._req_fd: int | None = None
         self._ready = threading.Event()
-        self._info: dict[str, Any] = {}
+        self._info: ReadyEvent | None = None
         self._restarts: list[float] = []
         self._closed = False
         self._output_tail: list[str] = []
+        self._last_heard = 0.0
+        self._ping: tuple[int, float] | None = None  # seq, when sent
+        self._warming_since: float | None = None
+        self.resumed = 0  # times the monitor resumed a stopped worker (for tests and logs)
 
     # -- lifecycle ------------------------------------------------------------
     @property
@@ -69,9 +109,13 @@ class Worker:
         return self._proc.pid if self._proc and self._proc.poll() is None else None
 
     @property
-    def info(self) -> dict[str, Any]:
-        """The worker's ready message: python version, executable, warm imports."""
-        return dict(self._info)
+    def python_version(self) -> str:
+        return self._info["python"] if self._info else ""
+
+    @property
+    def warm_report(self) -> dict[str, WarmInfo]:
+        """Third-party modules pre-imported: what each cost cold, and whether it worked."""
+        return dict(self._info["warm"]) if self._info else {}
 
     def start(self) -> None:
         with self._lock:
@@ -90,7 +134,7 @@ class Worker:
         env = {**os.environ, **self.env}
         try:
             proc = subprocess.Popen(
-                [exe, str(WORKER_PATH), str(req_r), str(resp_w)],
+                launch.command(exe, str(req_r), str(resp_w)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -108,12 +152,15 @@ class Worker:
         self._proc = proc
         self._req_fd = req_w
         self._ready.clear()
-        self._info = {}
+        self._info = None
         self._output_tail = []
+        self._ping = None
+        self._warming_since = None
         pump = threading.Thread(target=self._pump_output, args=(proc,), daemon=True)
         pump.start()
         threading.Thread(target=self._read_events, args=(proc, resp_r), daemon=True).start()
-        init = {
+        threading.Thread(target=self._monitor, args=(proc,), daemon=True).start()
+        init: InitRequest = {
             "op": "init",
             "paths": self.paths,
             "files": self._files,
@@ -124,7 +171,7 @@ class Worker:
             # An interpreter that exits at once closes the pipe first: that
             # is the "did not start" below, with its output, not a crash.
             self._send_locked(init)
-        if not self._ready.wait(self.ready_timeout_s) or not self._info:
+        if not self._ready.wait(self.ready_timeout_s) or self._info is None:
             if proc.poll() is not None:
                 # It exited: its last words may still be in the pipe.
                 pump.join(timeout=2.0)
@@ -137,6 +184,7 @@ class Worker:
                 return
             detail = f":\n{tail}" if tail else ""
             raise WorkerError(f"the worker did not start with {exe}{detail}")
+        self._last_heard = time.monotonic()
 
     def _backoff(self) -> None:
         """A worker that keeps dying is restarted ever more slowly, not in a hot loop."""
@@ -154,24 +202,17 @@ class Worker:
             log.debug("worker: %s", line.rstrip())
 
     def _read_events(self, proc: subprocess.Popen[bytes], fd: int) -> None:
+        import json  # the events are JSON lines; the engine's own json is not patched
+
         with os.fdopen(fd, "rb") as stream:
             for line in stream:
+                self._last_heard = time.monotonic()
                 try:
                     event = json.loads(line)
                 except ValueError:
                     log.warning("worker sent garbage: %r", line[:200])
                     continue
-                kind = event.get("event")
-                if kind == "ready":
-                    self._info = event
-                    self._ready.set()
-                elif kind == "result":
-                    with self._lock:
-                        future = self._pending.pop(event.get("id"), None)
-                    if future is not None and not future.done():
-                        future.set_result(event["result"])
-                elif kind == "warmed":
-                    self._info["warm"] = event.get("warm", {})
+                self._dispatch(event)
         proc.wait()
         self._ready.set()
         with self._lock:
@@ -183,6 +224,95 @@ class Worker:
             if not future.done():
                 future.set_exception(WorkerDied(f"worker exited with status {proc.returncode}"))
 
+    def _dispatch(self, event: Any) -> None:
+        kind = event.get("event") if isinstance(event, dict) else None
+        if kind == "result":
+            self._deliver(event)
+        elif kind == "pong":
+            pong = validated(PongEvent, event)
+            if pong is not None and self._ping is not None and pong["seq"] == self._ping[0]:
+                self._ping = None
+        elif kind == "ready":
+            self._info = validated(ReadyEvent, event)
+            self._ready.set()
+        elif kind == "warmed":
+            warmed = validated(WarmedEvent, event)
+            self._warming_since = None
+            if warmed is not None and self._info is not None:
+                self._info["warm"] = warmed["warm"]
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        request_id = event.get("id")
+        with self._lock:
+            future = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
+        if future is None or future.done():
+            return
+        checked = validated(ResultEvent, event)
+        if checked is not None:
+            future.set_result(checked["result"])
+            return
+        # hotmod's worker checked this result already: only the module under
+        # check can have made it unreadable.
+        log.warning("worker sent an invalid result: %.300r", event)
+        raw = event.get("result")
+        module = raw.get("module") if isinstance(raw, dict) else None
+        future.set_result(
+            {
+                "module": module if isinstance(module, str) else "",
+                "outcome": "crash",
+                "harness": "hotmod could not read the result of this check",
+            }
+        )
+
+    # -- liveness ----------------------------------------------------------------
+    def _monitor(self, proc: subprocess.Popen[bytes]) -> None:
+        seq = itertools.count(1)
+        while not self._closed and proc.poll() is None:
+            time.sleep(MONITOR_INTERVAL_S)
+            now = time.monotonic()
+            with self._lock:
+                if self._proc is not proc:
+                    return
+                idle = not self._pending
+            if idle or self._warming(now) or now - self._last_heard < PING_AFTER_S:
+                self._ping = None
+                continue
+            if self._ping is None:
+                number = next(seq)
+                with self._lock, contextlib.suppress(OSError):
+                    self._send_locked(PingRequest(op="ping", seq=number))
+                self._ping = (number, now)
+                continue
+            waited = now - self._ping[1]
+            if waited >= RESUME_AFTER_S and _stopped(proc.pid):
+                # A module sent SIGSTOP (or SIGTSTP...) to its parent: a fresh
+                # process's parent is not hotmod, so undo it and carry on.
+                log.warning("the worker (pid %d) was stopped: resuming it", proc.pid)
+                with contextlib.suppress(OSError):
+                    os.kill(proc.pid, signal.SIGCONT)
+                self.resumed += 1
+                self._ping = None
+            elif waited >= WEDGED_AFTER_S:
+                log.warning(
+                    "the worker (pid %d) has not answered for %.0f s: restarting it",
+                    proc.pid,
+                    waited,
+                )
+                kill_tree(proc.pid)
+                return
+
+    def _warming(self, now: float) -> bool:
+        started = self._warming_since
+        return started is not None and now - started < self.ready_timeout_s
+
+    def kill(self, why: str) -> None:
+        """Kill a worker that is not answering; its pending checks fail with WorkerDied."""
+        with self._lock:
+            proc = self._proc
+        if proc is not None:
+            log.warning("killing the worker (pid %d): %s", proc.pid, why)
+            kill_tree(proc.pid)
+
     # -- requests ---------------------------------------------------------
     def check(
         self,
@@ -191,10 +321,11 @@ class Worker:
         memory_limit_mb: int,
         output_limit: int,
         trace_memory: bool = False,
-        side_effects: str = "warn",
+        side_effects: SideEffectMode = "warn",
         profile: bool = False,
-    ) -> Future[RawResult]:
-        future: Future[RawResult] = Future()
+        exclusive: bool = False,
+    ) -> Future[CheckResult]:
+        future: Future[CheckResult] = Future()
         with self._lock:
             if self._closed:
                 raise WorkerError("the worker has been shut down")
@@ -202,7 +333,7 @@ class Worker:
                 self._start_locked()
             request_id = next(self._ids)
             self._pending[request_id] = future
-            request = {
+            request: CheckRequest = {
                 "op": "check",
                 "id": request_id,
                 "module": module,
@@ -211,9 +342,9 @@ class Worker:
                 "output_limit": output_limit,
                 "trace_memory": trace_memory,
                 "side_effects": side_effects,
+                "profile": profile,
+                "exclusive": exclusive,
             }
-            if profile:  # lines, imports and calls: see _ImportProfiler in the worker
-                request["profile"] = True
             try:
                 self._send_locked(request)
             except OSError:
@@ -221,7 +352,7 @@ class Worker:
                 future.set_exception(WorkerDied("worker pipe closed"))
         return future
 
-    def cancel(self, futures: Iterable[Future[RawResult]]) -> None:
+    def cancel(self, futures: Iterable[Future[CheckResult]]) -> None:
         """Drop queued checks that have not started (e.g. superseded by a newer save)."""
         wanted = set(map(id, futures))
         with self._lock:
@@ -229,7 +360,7 @@ class Worker:
             for i in ids:
                 self._pending.pop(i).cancel()
             if ids and self._req_fd is not None:
-                self._send_locked({"op": "cancel", "ids": ids})
+                self._send_locked(CancelRequest(op="cancel", ids=ids))
 
     def update(self, files: Iterable[str], warm: Iterable[str]) -> None:
         """New project file list and pre-imports, e.g. after a rescan."""
@@ -238,7 +369,7 @@ class Worker:
             if files_list != self._files:
                 self._files = files_list
                 if self._req_fd is not None:
-                    self._send_locked({"op": "files", "files": files_list})
+                    self._send_locked(FilesRequest(op="files", files=files_list))
         self.add_warm(warm)
 
     def add_warm(self, warm: Iterable[str]) -> None:
@@ -248,13 +379,13 @@ class Worker:
             if new_warm:
                 self._warm = sorted(set(self._warm) | set(new_warm))
                 if self._req_fd is not None:
-                    self._send_locked({"op": "warm", "modules": new_warm})
+                    self._warming_since = time.monotonic()
+                    self._send_locked(WarmRequest(op="warm", modules=new_warm))
 
-    def _send_locked(self, message: Mapping[str, Any]) -> None:
+    def _send_locked(self, message: object) -> None:
         if self._req_fd is None:
             raise OSError("worker not running")
-        data = (json.dumps(message) + "\n").encode()
-        view = memoryview(data)
+        view = memoryview((encode(message) + "\n").encode())
         while view:
             view = view[os.write(self._req_fd, view) :]
 
@@ -291,9 +422,18 @@ class Worker:
             self._kill_locked()
 
 
+def _stopped(pid: int) -> bool:
+    import psutil  # here: ~40 ms to import, and the server answers initialize first
+
+    try:
+        return psutil.Process(pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
+    except psutil.Error:
+        return False
+
+
 def kill_tree(pid: int) -> None:
     """SIGKILL ``pid`` and every descendant (checks may fork grandchildren)."""
-    import psutil  # here: ~40 ms to import, and the server answers initialize first
+    import psutil
 
     try:
         root = psutil.Process(pid)

@@ -9,11 +9,14 @@ import psutil
 
 
 def leftovers(zygote: int, jobs: int | None = None) -> list[psutil.Process]:
-    """Descendants of the worker's zygote other than its spares.
+    """Descendants of the worker's zygote other than its spares and its own helpers.
 
     The zygote pre-forks one child per job (``os.cpu_count()`` by default) for
     the next checks, each waiting on a pipe of its own: up to that many
-    direct children without children of their own may be spares.
+    direct children without children of their own may be spares.  Its helper,
+    the anchor factory (see hotmod.core.worker.procs), stays in the zygote's
+    process group, where no check runs; the anchors it keeps ready are its
+    children.
     """
     spares_allowed = jobs or os.cpu_count() or 1
     try:
@@ -22,16 +25,22 @@ def leftovers(zygote: int, jobs: int | None = None) -> list[psutil.Process]:
         direct = root.children()
     except psutil.NoSuchProcess:
         return []
-    spares = set()
+    ours = set()
+    spares = 0
     for child in direct:
         try:
-            if not child.children() and child.status() != psutil.STATUS_ZOMBIE:
-                spares.add(child.pid)
-        except psutil.NoSuchProcess:
+            if os.getpgid(child.pid) == zygote:
+                ours |= {child.pid, *(p.pid for p in child.children(recursive=True))}
+            elif (
+                spares < spares_allowed
+                and not child.children()
+                and child.status() != psutil.STATUS_ZOMBIE
+            ):
+                ours.add(child.pid)
+                spares += 1
+        except (psutil.NoSuchProcess, ProcessLookupError):
             continue
-        if len(spares) == spares_allowed:
-            break
-    return [p for p in everything if p.pid not in spares]
+    return [p for p in everything if p.pid not in ours]
 
 
 def wait_for_no_leftovers(zygote: int, timeout: float = 10.0) -> None:

@@ -458,13 +458,3 @@ def test_missing_interpreter_is_a_clear_error(workspace: Workspace) -> None:
         pytest.raises(WorkerError, match="Python interpreter not found: /nonexistent/bin/python"),
     ):
         engine.check()
-
-
-def test_worker_file_stays_python38_compatible() -> None:
-    """worker_process.py runs in the project's interpreter, which may be old."""
-    import ast
-
-    from hotmod.core.worker_client import WORKER_PATH
-
-    source = WORKER_PATH.read_text()
-    ast.parse(source, feature_version=(3, 8))

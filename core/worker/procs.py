@@ -1,0 +1,228 @@
+"""Processes a check leaves behind: process groups, reaping, killing.
+
+Each check child joins a process group of its own, so that everything it
+forks is killed with it.  The child must not *lead* that group, though: a
+group leader cannot call ``os.setsid()`` (EPERM), which a fresh
+``python -c "import m"`` started by a program may.  So every group is led by
+an *anchor*, a tiny process that only waits; the check child joins the
+anchor's group.  Anchors are forked by a *factory*, itself forked from the
+zygote before the warm imports, while the process is still small: a fork of
+the warm zygote costs milliseconds, a fork of the factory a fraction of one.
+
+A check that leaves its group (``setsid``, ``setpgrp``) is killed by its own
+group id as well, and on Linux the zygote is a child subreaper: whatever a
+check leaves behind is re-parented to the zygote when its parent dies, and
+killed as a stray.
+"""
+
+from __future__ import annotations
+
+from os import (
+    WNOHANG,
+    _exit,
+    close,
+    fork,
+    getpgid,
+    getpid,
+    kill,
+    killpg,
+    listdir,
+    pipe,
+    read,
+    setpgid,
+    waitpid,
+    write,
+)
+from select import select
+from signal import SIG_DFL, SIGCHLD, SIGKILL
+from signal import signal as set_signal
+from sys import platform
+from typing import List, Optional, Sequence
+
+from .safe import private_builtins
+
+private_builtins(globals())
+
+
+class Anchors:
+    """Process groups for checks, each led by an anchor process (see the module doc)."""
+
+    def __init__(self, close_in_factory: Sequence[int]) -> None:
+        self.pool: List[int] = []
+        self.pid: Optional[int] = None
+        request_r, request_w = pipe()
+        reply_r, reply_w = pipe()
+        pid = fork()
+        if pid == 0:  # pragma: no cover - the factory
+            for fd in (*close_in_factory, request_w, reply_r):
+                _close(fd)
+            _factory(request_r, reply_w)
+        close(request_r)
+        close(reply_w)
+        self.pid, self.request, self.reply = pid, request_w, reply_r
+
+    def fds(self) -> List[int]:
+        """What a check child must close (it never talks to the factory)."""
+        return [self.request, self.reply]
+
+    def take(self) -> Optional[int]:
+        """An anchor's process group id; None if the factory is gone."""
+        if self.pool:
+            return self.pool.pop()
+        return self._ask()
+
+    def fill(self, count: int) -> None:
+        """Keep ``count`` anchors ready (while idle: off the checks' critical path)."""
+        while len(self.pool) < count:
+            anchor = self._ask()
+            if anchor is None:
+                return
+            self.pool.append(anchor)
+
+    def _ask(self) -> Optional[int]:
+        if self.pid is None:
+            return None
+        try:
+            _write_all(self.request, b"a")
+            line = b""
+            while not line.endswith(b"\n"):
+                chunk = read(self.reply, 32)
+                if not chunk:
+                    raise OSError("the anchor factory exited")
+                line += chunk
+            return int(line)
+        except (OSError, ValueError):
+            self.pid = None  # checks lead their own groups from now on
+            return None
+
+    def close(self) -> None:
+        for anchor in self.pool:
+            kill_group(anchor)
+        self.pool = []
+        _close(self.request)  # EOF: the factory exits, its anchors with it
+        _close(self.reply)
+
+
+def _factory(request_r: int, reply_w: int) -> None:  # pragma: no cover - runs forked
+    set_signal(SIGCHLD, SIG_DFL)
+    hold_r, hold_w = pipe()  # anchors wait on it: EOF when the factory is gone
+    try:
+        while True:
+            ready = select([request_r], [], [], 1.0)[0]
+            _reap_all()
+            if not ready:
+                continue
+            data = read(request_r, 64)
+            if not data:
+                break
+            for _ in data:
+                anchor = fork()
+                if anchor == 0:
+                    setpgid(0, 0)
+                    for fd in (request_r, reply_w, hold_w):
+                        _close(fd)
+                    while read(hold_r, 1):
+                        pass
+                    _exit(0)
+                try:
+                    setpgid(anchor, anchor)  # before the zygote hears of it: no race
+                except OSError:
+                    pass
+                _write_all(reply_w, b"%d\n" % anchor)
+    finally:
+        _exit(0)
+
+
+def _reap_all() -> None:
+    while True:
+        try:
+            pid, _ = waitpid(-1, WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[write(fd, view) :]
+
+
+def become_subreaper() -> None:
+    """Orphaned grandchildren of a check re-parent to us, so we can reap them."""
+    if not platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        pass
+
+
+def child_pids() -> List[int]:
+    """This process's children (zombies included), from /proc; [] where there is none."""
+    pids: List[int] = []
+    try:
+        tasks = listdir("/proc/self/task")
+    except OSError:
+        return pids
+    for tid in tasks:
+        try:
+            with open("/proc/self/task/%s/children" % tid) as f:
+                pids.extend(int(p) for p in f.read().split())
+        except (OSError, ValueError):
+            return _child_pids_by_scan()
+    return pids
+
+
+def _child_pids_by_scan() -> List[int]:
+    """Fallback for kernels without /proc/PID/task/TID/children."""
+    me, pids = getpid(), []
+    for entry in listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me:
+                pids.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def pgid_of(pid: int) -> Optional[int]:
+    try:
+        return getpgid(pid)
+    except OSError:
+        return None
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        killpg(pgid, SIGKILL)
+    except OSError:
+        pass
+
+
+def kill_pid(pid: int) -> None:
+    try:
+        kill(pid, SIGKILL)
+    except OSError:
+        pass
+
+
+def _close(fd: Optional[int]) -> None:
+    if fd is None:
+        return
+    try:
+        close(fd)
+    except OSError:
+        pass
+
+
+close_quietly = _close
