@@ -5,6 +5,11 @@ running check polls it and stops early when a newer request arrived; the
 modules it did not get to are queued again, so no module is left unchecked.
 A result is published unless a newer generation's result for the same module
 was published already: an older check never overwrites what a newer one found.
+
+A run that fails as a whole (hotmod's own bug, a worker that cannot start) is
+reported and its work tried once more with the next run; if that fails too,
+the work is dropped: a failure must never re-queue itself forever and keep
+every later change of the folder from being checked.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from hotmod.core.results import CheckReport, ModuleResult
 log = logging.getLogger(__name__)
 
 DEBOUNCE_S = 0.03
+RETRY_S = 1.0  # a run that failed is tried once more this much later
 
 _Stamp = tuple[int, int]
 # job(should_cancel, deliver) -> report, run on a worker thread
@@ -35,6 +41,7 @@ class SchedulerHooks:
     on_removed: Callable[[str], None]  # a module name that no longer exists
     on_run_start: Callable[[], None]
     on_run_end: Callable[[CheckReport | None], None]
+    on_run_failed: Callable[[Exception], None]  # the run raised: say so, once per failure
 
 
 class Scheduler:
@@ -54,6 +61,7 @@ class Scheduler:
         self._stamps: dict[str, _Stamp] = {}
         self._closed = False
         self._settled = asyncio.Event()  # set whenever a run ends: see settled()
+        self._retried: tuple[set[str], set[str]] | None = None  # work a failed run left
 
     @property
     def busy(self) -> bool:
@@ -119,10 +127,21 @@ class Scheduler:
                     report = await self._execute(
                         generation, self._backlog_job(paths, modules), self.hooks.on_run_start
                     )
-                finally:
-                    if report is None:  # the job failed: keep its work for the next run
+                    self._retried = None
+                except Exception as exc:
+                    log.exception("checking %d changed files failed", len(paths))
+                    self.hooks.on_run_failed(exc)
+                    if self._retried is None or (paths, modules) != self._retried:
+                        # Once more, a moment later (in case it was passing);
+                        # the same work failing twice is dropped.
+                        self._retried = (paths, modules)
                         self._pending |= paths
                         self._pending_modules |= modules
+                        self._timer = asyncio.get_running_loop().call_later(RETRY_S, self._kick)
+                        self.hooks.on_run_end(None)
+                        self._settled.set()
+                        return
+                    self._retried = None
             if report is not None:
                 self._pending_modules |= set(report.skipped)
                 for name in report.removed:

@@ -109,6 +109,7 @@ class HotmodServer(LanguageServer):
             on_removed=lambda name: self.clear_module(folder, name),
             on_run_start=lambda: self.send_status("checking"),
             on_run_end=lambda report: self.after_run(folder, report),
+            on_run_failed=lambda exc: self.run_failed(folder, exc),
         )
 
     def tell_once(self, key: str, message: str, kind: types.MessageType) -> None:
@@ -285,6 +286,18 @@ class HotmodServer(LanguageServer):
         busy = any(f.scheduler is not None and f.scheduler.busy for f in self.folders.values())
         if not busy:
             self.send_status("idle")
+
+    def run_failed(self, folder: Folder, exc: Exception) -> None:
+        """A run raised instead of reporting: the user hears of it, the folder goes on."""
+        if isinstance(exc, WorkerError):
+            folder.error = str(exc)
+            self.tell(f"hotmod: {exc}")
+            self.send_status("error", str(exc))
+            return
+        self.tell(
+            f"hotmod: checking {folder.path.name} failed: {type(exc).__name__}: {exc} "
+            "(a bug in hotmod; the server log has the details)"
+        )
 
     def send_status(self, state: str, message: str = "") -> None:
         if state == "checking":

@@ -23,3 +23,8 @@ Modules, by job:
 - ``procs``: process groups, reaping, killing what a check leaves behind;
 - ``zygote``: the warm process that forks one child per check.
 """
+
+# What ``sys.modules`` holds in a fresh ``python -c`` of this interpreter: set by
+# the bootstrap (launch.py) on this module before this file runs; empty when
+# the engine imports this package.
+FRESH_MODULES: "frozenset[str]" = globals().get("FRESH_MODULES", frozenset())

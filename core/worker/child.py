@@ -31,7 +31,7 @@ from time import monotonic, perf_counter
 from tracemalloc import get_traced_memory, take_snapshot
 from tracemalloc import start as start_tracing
 from tracemalloc import stop as stop_tracing
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 from . import audit as audit_mod
 from . import profiler as profiler_mod
@@ -86,24 +86,15 @@ _modules = sys.modules
 _RESERVE_BYTES = 8 * 1024 * 1024
 
 
-class Project:
+class Project(NamedTuple):
     """What a check needs to know of the project (the zygote's state, inherited)."""
 
-    def __init__(
-        self,
-        files: FrozenSet[str],
-        paths: List[str],
-        tempdir: Optional[str],
-        own_files: Tuple[str, ...],
-        package: str,
-        code: CodeCache,
-    ) -> None:
-        self.files = files
-        self.paths = paths
-        self.tempdir = tempdir  # writes below it are not side effects
-        self.own_files = own_files  # the worker's own source files
-        self.package = package  # the worker package's private name in sys.modules
-        self.code = code
+    files: FrozenSet[str]
+    paths: List[str]
+    tempdir: Optional[str]  # writes below it are not side effects
+    own_files: Tuple[str, ...]  # the worker's own source files
+    forget: Tuple[str, ...]  # modules a check child drops: see zygote.worker_only_modules
+    code: CodeCache
 
 
 class Recorder:
@@ -274,7 +265,7 @@ def run_check(
         if request.get("profile")
         else None
     )
-    _forget_own_modules(project.package)
+    _forget(project.forget)
     phases["import"] = monotonic()
     start = perf_counter()
     failure: Optional[BaseException] = None
@@ -365,11 +356,12 @@ def _quiet_the_process(recursion_limit: int) -> None:
             pass
 
 
-def _forget_own_modules(package: str) -> None:
-    """Take the worker's modules out of ``sys.modules``: a fresh process has none of
-    them, and a module under check cannot reach the harness's functions through it."""
-    for name in [n for n in _modules if n == package or n.startswith(package + ".")]:
-        del _modules[name]
+def _forget(names: Tuple[str, ...]) -> None:
+    """Take the modules only the worker imported out of ``sys.modules``: a fresh
+    process has none of them (a module importing ``json`` runs it, as it would
+    there), and a module under check cannot reach the harness through them."""
+    for name in names:
+        _modules.pop(name, None)
 
 
 def _memory(

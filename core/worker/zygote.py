@@ -29,9 +29,10 @@ from os.path import abspath, join, realpath
 from select import select
 from tempfile import gettempdir
 from time import monotonic, perf_counter
+from types import ModuleType
 from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple, cast
 
-from . import launch
+from . import FRESH_MODULES, launch
 from .audit import split_journal
 from .child import Prepared, Project, run_check
 from .codecache import CodeCache
@@ -87,6 +88,9 @@ KILL_GRACE_S = 2.0
 # Modules whose import has visible side effects; never pre-import them.
 NEVER_WARM = frozenset({"this", "antigravity", "__main__", "idlelib", "turtledemo"})
 CALIBRATION_MODULE = "calibration_empty"
+# A child's pipe that reached EOF this long before the child ended was closed by
+# the module; an exiting process closes them all at once.
+CLOSED_EARLY_S = 0.05
 REPORT_LIMIT = 32 * 1024 * 1024  # bytes of a child's report read at most (oneshot)
 DUMP_LIMIT = 65536  # bytes of faulthandler dump and side-effect journal kept
 # What a module may send its parent that would end or stop a process: the
@@ -196,7 +200,10 @@ class Zygote:
         self.idle_since: Optional[float] = None
         self.to_compile: Dict[str, None] = {}  # files checks had to compile (an ordered set)
         self.code = CodeCache()
-        self.project = Project(frozenset(), [], None, _own_files(), launch.PACKAGE, self.code)
+        if use_fork:
+            become_subreaper()
+        self.baseline = frozenset(sys.modules)  # the worker's own imports: see warm()
+        self.project = Project(frozenset(), [], None, _own_files(), (), self.code)
         self.running = True
         self.own_children: FrozenSet[int] = frozenset()
         self.dispositions: Dict[int, Any] = {}  # what a child gets back (see _own_signals)
@@ -215,15 +222,12 @@ class Zygote:
             if p not in sys.path:
                 sys.path.insert(0, p)
         files = frozenset(abspath(f) for f in msg.get("files", []))
-        self.project = Project(
-            files, paths, _tempdir(), self.project.own_files, launch.PACKAGE, self.code
-        )
+        self.project = self.project._replace(files=files, paths=paths, tempdir=_tempdir())
         if msg.get("max_children"):
             self.max_children = max(1, int(msg["max_children"] or 1))
         self.warm(msg.get("warm", []))
         if self.use_fork:
             self.rss_baseline = self._calibrate()
-            become_subreaper()
             signal.signal(signal.SIGCHLD, lambda *_: None)
             signal.set_wakeup_fd(self.wake_w)
         ready: ReadyEvent = {
@@ -259,6 +263,7 @@ class Zygote:
             if isinstance(origin, str) and abspath(origin) in self.project.files:
                 del sys.modules[name]
         self._own_signals()
+        self.project = self.project._replace(forget=worker_only_modules(self.baseline))
         # Children must not copy the zygote's pages: a cyclic GC pass in a
         # child would write to every inherited object's header.  Frozen
         # objects are invisible to the collector (the CPython pre-fork idiom).
@@ -291,13 +296,8 @@ class Zygote:
         module would be (directory listing, source read, compiled).
         """
         path = join(launch.PACKAGE_DIR, CALIBRATION_MODULE + ".py")
-        project = Project(
-            self.project.files | {path},
-            [launch.PACKAGE_DIR],
-            None,
-            self.project.own_files,
-            launch.PACKAGE,
-            CodeCache(),
+        project = self.project._replace(
+            files=self.project.files | {path}, paths=[launch.PACKAGE_DIR], code=CodeCache()
         )
         request: CheckRequest = {
             "op": "check",
@@ -393,14 +393,7 @@ class Zygote:
             send(self.out_fd, {"event": "pong", "seq": msg.get("seq")})
         elif op == "files":
             files = frozenset(abspath(f) for f in msg.get("files", []))
-            self.project = Project(
-                files,
-                self.project.paths,
-                self.project.tempdir,
-                self.project.own_files,
-                launch.PACKAGE,
-                self.code,
-            )
+            self.project = self.project._replace(files=files)
             self.code.retain(files)
             self._discard_spares()
         elif op == "warm":
@@ -750,7 +743,12 @@ class Zygote:
             )
             outcome = "timeout" if timed_out else "crash"
             report = {"module": child.request["module"], "outcome": outcome}
-            if child.module_closed_diag and not dump.strip():
+            # The dump pipe closed well before the child ended: the module closed it.
+            closed_early = child.module_closed_diag or (
+                child.diag_closed_at is not None
+                and monotonic() - child.diag_closed_at > CLOSED_EARLY_S
+            )
+            if closed_early and not dump.strip():
                 report["harness"] = (
                     "the module closed the pipe hotmod's traceback dump is written to, "
                     "so the line it was running is unknown"
@@ -875,6 +873,39 @@ def _top_level_names(files: FrozenSet[str], paths: List[str]) -> Set[str]:
     return tops
 
 
+def worker_only_modules(baseline: FrozenSet[str]) -> Tuple[str, ...]:
+    """Modules a fresh ``python -c`` does not have and only the worker uses.
+
+    ``baseline``: ``sys.modules`` once the worker was set up, before any warm
+    import.  Of those, the worker's own package and the standard library it
+    imported are dropped in a check child, unless a module of the warm imports
+    refers to one (a fresh process importing that package would have it too, and
+    it must stay one object for both).
+    """
+    fresh = FRESH_MODULES
+    if not fresh:  # not started by the bootstrap (tests of the package itself)
+        return ()
+    used: Set[str] = set()
+    for name, module in list(sys.modules.items()):
+        if name in baseline:
+            continue
+        try:
+            values = list(vars(module).values())
+        except TypeError:
+            continue
+        for value in values:
+            owner = (
+                value.__name__
+                if isinstance(value, ModuleType)
+                else getattr(value, "__module__", None)
+            )
+            if isinstance(owner, str):
+                parts = owner.split(".")
+                used.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    own = {name for name in baseline if name.split(".")[0] == launch.PACKAGE}
+    return tuple(sorted(own | {n for n in baseline if n not in fresh and n not in used}))
+
+
 def _own_files() -> Tuple[str, ...]:
     files = (
         getattr(m, "__file__", None) for n, m in sys.modules.items() if n.startswith(launch.PACKAGE)
@@ -943,7 +974,7 @@ def _oneshot(result_fd: int, diag_fd: int, payload: str) -> None:
         data["paths"],
         data.get("tempdir"),
         _own_files(),
-        launch.PACKAGE,
+        worker_only_modules(frozenset(sys.modules)),
         CodeCache(),
     )
     prepared = Prepared(project, PipeSlot(result_fd), diag_fd)
