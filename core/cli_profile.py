@@ -9,11 +9,12 @@ import statistics
 from pathlib import Path
 from typing import TextIO
 
+from .bytesize import format_bytes
 from .cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, find_root
 from .config import ConfigError
 from .engine import Engine
 from .history import sparkline
-from .profile import ProfileUnavailable, format_bytes, format_text, profile_json
+from .profile import ProfileUnavailable, format_text, profile_json
 from .worker_client import WorkerError
 
 

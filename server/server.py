@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from hotmod.core import __version__
+from hotmod.core.filestamp import FileStamp, file_stamp
 from hotmod.core.profile import ModuleProfile
 from hotmod.core.results import CheckReport, ModuleResult
 from hotmod.core.syntax import syntax_diagnostics
@@ -56,7 +57,7 @@ class HotmodServer(LanguageServer):
         self.folders_ready = asyncio.Event()  # set once `initialized` has opened the folders
         # The latest profile per file, with the file's stamp then: its hot-line
         # lenses show until the file changes.
-        self.profiles: dict[str, tuple[tuple[int, int], ModuleProfile]] = {}
+        self.profiles: dict[str, tuple[FileStamp, ModuleProfile]] = {}
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve over stdio, reading stdin on the event loop (see ``stdio.py``)."""
@@ -350,13 +351,13 @@ class HotmodServer(LanguageServer):
         if parsed is not None:
             lenses += convert.import_lenses(parsed, import_costs(folder), info.name)
         profiled = self.profiles.get(str(info.path))
-        if profiled is not None and profiled[0] == _stamp(info.path):
+        if profiled is not None and profiled[0] == file_stamp(info.path):
             lenses += convert.hot_line_lenses(profiled[1])
         return lenses
 
     # -- profiles ------------------------------------------------------------------
     def remember_profile(self, profile: ModuleProfile) -> None:
-        self.profiles[str(profile.path)] = (_stamp(profile.path), profile)
+        self.profiles[str(profile.path)] = (file_stamp(profile.path), profile)
         if supports(self, "workspace.code_lens.refresh_support"):
             self.workspace_code_lens_refresh(None)
 
@@ -391,14 +392,6 @@ class HotmodServer(LanguageServer):
         for folder in list(self.folders.values()):
             folder.close()
         self.folders.clear()
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    try:
-        st = path.stat()
-    except OSError:
-        return (-1, -1)
-    return (st.st_mtime_ns, st.st_size)
 
 
 def import_costs(folder: Folder) -> dict[str, float]:
