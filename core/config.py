@@ -72,8 +72,6 @@ _SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
     "regression_min_ms": ((int, float), "a non-negative number of milliseconds"),
 }
 
-KNOWN_KEYS = frozenset(_SCHEMA)
-
 
 def env_dev_mode(environ: Mapping[str, str] | None = None) -> bool | None:
     """``HOTMOD_DEV_MODE``: ``1``/``true``/``yes``/``on`` (any case) is on; unset is None."""
