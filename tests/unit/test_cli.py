@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from hotmod.core import __version__
-from hotmod.core.cli import main
+from hotmod.server.cli import main
 
 from ..conftest import Workspace
 
@@ -46,7 +46,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def hotmod_command() -> list[str]:
     """The installed console script next to this interpreter, else ``-m``."""
     script = Path(sys.executable).with_name("hotmod")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "hotmod.core.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "hotmod.server.cli"]
 
 
 def test_exit_0_when_everything_loads(
