@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 from hotmod.core import __version__
 from hotmod.core.filestamp import FileStamp, file_stamp
 from hotmod.core.profile import ModuleProfile
+from hotmod.core.project_root import workspace_root
 from hotmod.core.results import CheckReport, ModuleResult
 from hotmod.core.syntax import syntax_diagnostics
 from hotmod.core.worker_client import WorkerError
@@ -126,7 +127,12 @@ class HotmodServer(LanguageServer):
         if path is None or not os.path.isdir(path):
             self.tell(f"hotmod: cannot open workspace folder {uri}: not a local folder")
             return None
-        folder = Folder(uri=uri, path=Path(path), settings=settings)
+        root = workspace_root(Path(path))  # a package folder: its project's root
+        if root != Path(path):
+            log.info("workspace folder %s is a package: checking its project, %s", path, root)
+        if str(root) in self.folders:
+            return None  # two package folders of one project: it is open already
+        folder = Folder(uri=uri, path=root, settings=settings)
         folder.open(self.hooks(folder))
         self.wire_warnings(folder)
         self.folders[str(folder.path)] = folder
@@ -148,7 +154,7 @@ class HotmodServer(LanguageServer):
 
     def remove_folder(self, uri: str) -> None:
         path = convert.uri_to_path(uri)
-        folder = self.folders.pop(str(Path(path)) if path else "", None)
+        folder = self.folders.pop(str(workspace_root(Path(path))) if path else "", None)
         if folder is None:
             return
         for module_uri in set(folder.published.values()):

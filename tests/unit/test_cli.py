@@ -132,6 +132,39 @@ def test_root_is_found_from_a_target_path(
     assert module["path"] == str(workspace.path("d.py"))
 
 
+@pytest.mark.parametrize("marker", ["setup.cfg", ".git"])
+def test_run_inside_a_package_the_root_is_the_project_root(
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    marker: str,
+) -> None:
+    # No pyproject.toml: the project is marked by another file, or by its repository.
+    workspace.write(
+        {
+            "shop/__init__.py": "",
+            "shop/prices.py": "def with_tax(x):\n    return x\n",
+            "shop/cart.py": "from shop.prices import discount\n",
+        }
+    )
+    if marker == ".git":
+        workspace.path(".git").mkdir()
+    else:
+        workspace.write({marker: ""})
+    monkeypatch.delenv("HOTMOD_DEV_MODE", raising=False)
+    monkeypatch.chdir(workspace.path("shop"))
+    for targets, checked in (
+        ([], ["shop", "shop.cart", "shop.prices"]),
+        (["cart.py"], ["shop.cart"]),
+    ):
+        code, out, _ = run(["--format", "json", *targets], capsys)
+        modules = {m["name"]: m for m in json.loads(out)["modules"]}
+        assert (code, sorted(modules)) == (1, checked)
+        # the real error, not "No module named 'shop'"
+        (diagnostic,) = modules["shop.cart"]["diagnostics"]
+        assert "cannot import name 'discount' from 'shop.prices'" in diagnostic["message"]
+
+
 def assert_shape(value: Any, shape: dict[str, type | tuple[type, ...]]) -> None:
     assert isinstance(value, dict)
     assert set(value) == set(shape), sorted(value)
