@@ -36,8 +36,6 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
 
-SIDE_EFFECT_MODES = ("warn", "block", "off")  # see docs/security.md
-
 
 class ConfigError(Exception):
     """A configuration problem, worded for the user (names the file and key)."""
@@ -114,7 +112,7 @@ class Config:
         default=False,
     )
     side_effects: str = setting(
-        one_of(*SIDE_EFFECT_MODES),
+        one_of("warn", "block", "off"),
         "What to do about what a module does when it is imported (network, processes, file "
         "writes; see `security.md`): `warn` reports it, `block` stops it during checks, `off` "
         "ignores it.",

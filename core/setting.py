@@ -130,7 +130,7 @@ class Setting:
         """Why ``value`` is refused (naming ``source`` and the key), or None."""
         if self.rule.accepts(value):
             return None
-        return f"{source}: {name or self.key} must be {self.rule.expected}, got {describe(value)}"
+        return f"{source}: {name or self.key} must be {self.rule.expected}, got {_describe(value)}"
 
 
 def setting(
@@ -138,7 +138,7 @@ def setting(
     description: str,
     *,
     default: Any = dataclasses.MISSING,
-    default_factory: Callable[[], Any] | Any = dataclasses.MISSING,
+    default_factory: Callable[[], Any] = dataclasses.MISSING,  # type: ignore[assignment]
     default_text: str | None = None,
     client: str | _Derived | None = DERIVED,
     initialization_only: bool = False,
@@ -191,7 +191,7 @@ def camel_case(key: str) -> str:
     return first + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
-def describe(value: object) -> str:
+def _describe(value: object) -> str:
     """A value as error messages show it: its type and a short repr."""
     shown = repr(value)
     if len(shown) > 60:
