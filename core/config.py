@@ -6,9 +6,21 @@ import os
 import sys
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+
+from .setting import (
+    boolean,
+    declared,
+    number,
+    one_of,
+    setting,
+    string_list,
+    string_table,
+    text,
+    whole_number,
+)
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".*",
@@ -31,48 +43,106 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Config:
-    """Effective settings for one workspace. Paths are absolute."""
+    """Effective settings for one workspace. Paths are absolute.
+
+    Each field but ``root`` is a setting, declared once here: its rule, default
+    and description (see setting.py).  ``[tool.hotmod]`` keys are the field
+    names; editors send them in camelCase.
+    """
 
     root: Path
-    module_dirs: tuple[Path, ...]
-    python: str
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
-    env: Mapping[str, str] = field(default_factory=dict)
-    import_timeout_s: float = 10.0
-    memory_limit_mb: int = 1024
-    slow_threshold_ms: float = 100.0
-    dev_mode: bool = False
-    output_limit_bytes: int = 64 * 1024
-    trace_memory: bool = False
-    side_effects: str = "warn"  # "warn", "block" or "off": see docs/security.md
-    history: bool = True  # record load times per module (docs/profiling.md)
-    history_keep: int = 200  # loads kept per module
-    regression_ratio: float = 1.5  # load-regression: slower than the median by this factor...
-    regression_min_ms: float = 25.0  # ...and by at least this many ms
+    module_dirs: tuple[Path, ...] = setting(
+        string_list("directory paths"),
+        "Folders (relative to the workspace root) that hold the project's importable modules.",
+        default_text='`["src"]` if `src/` holds code, else `["."]`',
+    )
+    python: str = setting(
+        text("a path to a Python interpreter"),
+        "The Python that imports the project's modules (it needs the project's dependencies, "
+        "not hotmod).",
+        default_text="the workspace's `.venv`, else `venv`, else `$VIRTUAL_ENV`, else hotmod's own",
+    )
+    exclude: tuple[str, ...] = setting(
+        string_list("glob patterns"),
+        "Glob patterns of files and folders that are not modules, besides the built-in ones "
+        "(hidden and build folders, `site-packages`, `setup.py`, …).",
+        default=DEFAULT_EXCLUDE,
+        default_text="`[]` (added to the built-in list)",
+    )
+    env: Mapping[str, str] = setting(
+        string_table(),
+        "Extra environment variables for the process that imports the project's modules.",
+        default_factory=dict,
+    )
+    import_timeout_s: float = setting(
+        number(above=0, unit="seconds"),
+        "Seconds one module's import may take before it is stopped and reported as a `timeout`.",
+        default=10.0,
+    )
+    memory_limit_mb: int = setting(
+        whole_number(above=0, unit="megabytes"),
+        "Memory one check may add, in MB, before allocations fail and the module is reported "
+        "as `memory-limit`.",
+        default=1024,
+    )
+    slow_threshold_ms: float = setting(
+        number(at_least=0, unit="milliseconds"),
+        "In dev mode, a module whose own top-level code takes longer than this many "
+        "milliseconds gets a `slow-load` warning; also the threshold of the performance "
+        "summary's slow loads.",
+        default=100.0,
+    )
+    dev_mode: bool = setting(
+        boolean(),
+        "Dev mode: also report slow imports (`slow-load`). `HOTMOD_DEV_MODE` sets it too, over "
+        "`[tool.hotmod]`; the toggle-dev-mode command switches it for the running server only.",
+        default=False,
+    )
+    output_limit_bytes: int = setting(
+        whole_number(above=0, unit="bytes"),
+        "How many bytes of what a module prints while it is imported are kept per check; "
+        "the rest is counted and dropped.",
+        default=64 * 1024,
+        client=None,  # nothing in an editor shows the output
+    )
+    trace_memory: bool = setting(
+        boolean(),
+        "Measure memory with tracemalloc on every check: exact bytes per file, about 10x "
+        "slower imports. The memory report command measures this way on demand anyway.",
+        default=False,
+    )
+    side_effects: str = setting(
+        one_of("warn", "block", "off"),
+        "What to do about what a module does when it is imported (network, processes, file "
+        "writes; see `security.md`): `warn` reports it, `block` stops it during checks, `off` "
+        "ignores it.",
+        default="warn",
+    )
+    history: bool = setting(
+        boolean(),
+        "Record every check's load time per module in the workspace's history (hotmod's cache "
+        "folder), for trends, `load-regression` notes and the performance summary.",
+        default=True,
+    )
+    history_keep: int = setting(
+        whole_number(above=0, unit="loads"),
+        "How many loads per module the history keeps.",
+        default=200,
+    )
+    regression_ratio: float = setting(
+        number(above=1),
+        "A load is a `load-regression` when it is slower than the module's recent median by "
+        "this factor **and** by at least `regression_min_ms`.",
+        default=1.5,
+    )
+    regression_min_ms: float = setting(
+        number(at_least=0, unit="milliseconds"),
+        "…and slower than the median by at least this many milliseconds (see `regression_ratio`).",
+        default=25.0,
+    )
 
 
-SIDE_EFFECT_MODES = ("warn", "block", "off")
-
-# key -> (expected python type(s), description used in error messages)
-_SCHEMA: dict[str, tuple[tuple[type, ...], str]] = {
-    "module_dirs": ((list,), "a list of directory paths"),
-    "exclude": ((list,), "a list of glob patterns"),
-    "python": ((str,), "a path to a Python interpreter"),
-    "env": ((dict,), "a table of string values"),
-    "import_timeout_s": ((int, float), "a positive number of seconds"),
-    "memory_limit_mb": ((int,), "a positive whole number of megabytes"),
-    "slow_threshold_ms": ((int, float), "a non-negative number of milliseconds"),
-    "dev_mode": ((bool,), "true or false"),
-    "output_limit_bytes": ((int,), "a positive whole number of bytes"),
-    "trace_memory": ((bool,), "true or false"),
-    "side_effects": ((str,), 'one of "warn", "block" or "off"'),
-    "history": ((bool,), "true or false"),
-    "history_keep": ((int,), "a positive whole number of loads"),
-    "regression_ratio": ((int, float), "a number greater than 1"),
-    "regression_min_ms": ((int, float), "a non-negative number of milliseconds"),
-}
-
-KNOWN_KEYS = frozenset(_SCHEMA)
+SETTINGS = {s.key: s for s in declared(Config)}
 
 
 def env_dev_mode(environ: Mapping[str, str] | None = None) -> bool | None:
@@ -105,41 +175,19 @@ def read_pyproject(path: Path) -> dict[str, Any]:
 
 
 def validate(values: Mapping[str, Any], source: str) -> dict[str, Any]:
-    """Check keys and types; the error names the key, the source and the expectation."""
+    """Check keys and values; the error names the source, the key, what was expected and
+    what was given."""
     clean: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in _SCHEMA:
-            known = ", ".join(sorted(_SCHEMA))
+        declared_setting = SETTINGS.get(key)
+        if declared_setting is None:
+            known = ", ".join(sorted(SETTINGS))
             raise ConfigError(f"{source}: unknown key {key!r} (known keys: {known})")
-        types, expected = _SCHEMA[key]
-        ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-        if ok and isinstance(value, list):
-            ok = all(isinstance(v, str) for v in value)
-        if ok and isinstance(value, dict):
-            ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
-        if ok and key in ("import_timeout_s", "memory_limit_mb", "output_limit_bytes"):
-            ok = value > 0
-        if ok and key == "slow_threshold_ms":
-            ok = value >= 0
-        if ok and key == "history_keep":
-            ok = value > 0
-        if ok and key == "regression_ratio":
-            ok = value > 1
-        if ok and key == "regression_min_ms":
-            ok = value >= 0
-        if ok and key == "side_effects":
-            ok = value in SIDE_EFFECT_MODES
-        if not ok:
-            raise ConfigError(f"{source}: {key} must be {expected}, got {_describe(value)}")
+        problem = declared_setting.problem(value, source)
+        if problem:
+            raise ConfigError(problem)
         clean[key] = value
     return clean
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
 
 
 def default_python(root: Path, environ: Mapping[str, str] | None = None) -> str:

@@ -86,16 +86,3 @@ class _Exclusion:
     def __call__(self, path: str, name: str) -> bool:
         rel = path[len(self.prefix) :] if path.startswith(self.prefix) else path
         return bool(self.regex.match(name) or self.regex.match(rel.replace(os.sep, "/")))
-
-
-def module_for_path(modules: dict[str, ModuleInfo], path: Path | str) -> ModuleInfo | None:
-    """The project module whose file is ``path`` (absolute or not)."""
-    target = os.path.abspath(path)
-    for info in modules.values():
-        if str(info.path) == target:
-            return info
-    real = os.path.realpath(target)
-    for info in modules.values():
-        if os.path.realpath(info.path) == real:
-            return info
-    return None

@@ -17,6 +17,7 @@ from .cachedir import workspace_cache_dir
 from .config import Config, load_config
 from .diagnose import SourceLines, build_result, internal_error_result
 from .discovery import ModuleInfo, discover
+from .filestamp import FileStamp, file_stamp
 from .graph import ImportGraph
 from .history import History, HistoryPoint, Trend, regression_diagnostic
 from .imports import ParsedModule, external_top_levels, parse_imports
@@ -29,7 +30,6 @@ from .worker_client import Worker, WorkerDied
 
 log = logging.getLogger(__name__)
 
-_FileStamp = tuple[int, int]
 # A profiled import runs under a tracer, several times slower than a check.
 PROFILE_TIMEOUT_FACTOR = 4.0
 
@@ -75,7 +75,7 @@ class Engine:
         self._lock = threading.RLock()
         self._modules: dict[str, ModuleInfo] = {}
         self._by_file: dict[str, ModuleInfo] = {}
-        self._parsed: dict[str, tuple[_FileStamp, ParsedModule]] = {}
+        self._parsed: dict[str, tuple[FileStamp, ParsedModule]] = {}
         self._graph = ImportGraph()
         self._stats = LoadStats()
         self._results: dict[str, ModuleResult] = {}
@@ -136,10 +136,10 @@ class Engine:
             modules = discover(self.config)
             parsed: dict[str, ParsedModule] = {}
             changed: list[str] = []
-            cache: dict[str, tuple[_FileStamp, ParsedModule]] = {}
+            cache: dict[str, tuple[FileStamp, ParsedModule]] = {}
             for name, info in modules.items():
                 key = str(info.path)
-                stamp = _stamp(info.path)
+                stamp = file_stamp(info.path)
                 cached = self._parsed.get(key)
                 if cached is not None and cached[0] == stamp:
                     parsed[name] = cached[1]
@@ -309,7 +309,7 @@ class Engine:
         except OSError:
             source = b""
         parsed = parse_imports(info, source)
-        self._parsed[str(info.path)] = (_stamp(info.path), parsed)
+        self._parsed[str(info.path)] = (file_stamp(info.path), parsed)
         self._graph.update_static(info.name, parsed, self._modules)
 
     def _ensure_worker(self) -> Worker:
@@ -678,11 +678,3 @@ class Engine:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _stamp(path: Path) -> _FileStamp:
-    try:
-        st = path.stat()
-    except OSError:
-        return (-1, -1)
-    return (st.st_mtime_ns, st.st_size)

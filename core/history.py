@@ -150,10 +150,6 @@ class History:
         with self._lock:
             return self._trends.get(module)
 
-    def forget(self, module: str) -> None:
-        with self._lock:
-            self._trends.pop(module, None)
-
     # -- reading ----------------------------------------------------------------------
     def series(self, module: str, limit: int = DEFAULT_KEEP) -> list[HistoryPoint]:
         """The module's loads, oldest first (what is written so far, plus what is queued)."""
@@ -167,13 +163,6 @@ class History:
                 (module, limit),
             ).fetchall()
         return [HistoryPoint(*row) for row in reversed(rows)]
-
-    def modules(self) -> list[str]:
-        self.flush()
-        if not self.path.exists():
-            return []
-        with self._reader() as conn:
-            return [r[0] for r in conn.execute("SELECT DISTINCT module FROM loads ORDER BY 1")]
 
     @contextlib.contextmanager
     def _reader(self) -> Iterator[sqlite3.Connection]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .bytesize import format_bytes
 from .diagnose import SourceLines
 from .results import ModuleResult
 from .worker.protocol import CheckResult, ProfileCall, ProfileImport
@@ -287,16 +288,6 @@ def _call_json(node: CallNode) -> dict[str, Any]:
         "self_ms": round(node.self_ms, 3),
         "children": [_call_json(c) for c in node.children],
     }
-
-
-def format_bytes(n: int) -> str:
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    if n >= 1024 * 1024:
-        return f"{sign}{n / (1024 * 1024):.1f} MB"
-    if n >= 1024:
-        return f"{sign}{n / 1024:.1f} KB"
-    return f"{sign}{n} B"
 
 
 def format_text(profile: ModuleProfile, top: int = 10) -> str:

@@ -16,7 +16,8 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .profile import CallNode, ImportTiming, ModuleProfile, format_bytes
+from .bytesize import format_bytes
+from .profile import CallNode, ImportTiming, ModuleProfile
 
 CHART_WIDTH = 1200.0
 ROW_HEIGHT = 20

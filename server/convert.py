@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hotmod.core.bytesize import format_bytes
 from hotmod.core.history import Trend
 from hotmod.core.imports import ParsedModule
 from hotmod.core.profile import ModuleProfile
@@ -70,14 +71,6 @@ def lsp_diagnostic(d: Diagnostic) -> types.Diagnostic:
 def visible(d: Diagnostic, dev_mode: bool) -> bool:
     """Slow-load warnings are a dev-mode concern."""
     return dev_mode or d.code is not Code.SLOW_LOAD
-
-
-def format_bytes(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.1f} MB"
-    if n >= 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n} B"
 
 
 def module_lens(result: ModuleResult, reloads: int, trend: Trend | None = None) -> types.CodeLens:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
+from hotmod.core.project_root import project_root
 from lsprotocol import types
 
 from . import commands, convert
@@ -47,9 +49,14 @@ def _register_features(server: HotmodServer) -> None:
         if not folders:
             ls.send_status("idle", "no workspace folder open")
 
+    opening = asyncio.Lock()  # one document at a time may open the project
+
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: HotmodServer, params: types.DidOpenTextDocumentParams) -> None:
+    async def did_open(ls: HotmodServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.current_uri = params.text_document.uri
+        if not ls.folders:
+            async with opening:
+                await _open_document_project(ls, params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HotmodServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -119,6 +126,17 @@ def _initial_folders(ls: HotmodServer) -> list[str]:
     if not folders and params.root_uri:
         folders = [params.root_uri]
     return folders
+
+
+async def _open_document_project(ls: HotmodServer, uri: str) -> None:
+    """No workspace folder (``rootUri: null``, as Helix sends outside a repository):
+    the project of the first document opened becomes the workspace."""
+    await ls.folders_ready.wait()
+    path = convert.uri_to_path(uri)
+    if ls.folders or path is None or not os.path.isfile(path):
+        return
+    root_uri = convert.path_to_uri(project_root(Path(path)))
+    await ls.add_folder(root_uri, await _folder_settings(ls, root_uri))
 
 
 async def _folder_settings(

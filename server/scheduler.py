@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from hotmod.core.engine import Engine
+from hotmod.core.filestamp import FileStamp, file_stamp
 from hotmod.core.results import CheckReport, ModuleResult
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 DEBOUNCE_S = 0.03
 RETRY_S = 1.0  # a run that failed is tried once more this much later
 
-_Stamp = tuple[int, int]
 # job(should_cancel, deliver) -> report, run on a worker thread
 Job = Callable[[Callable[[], bool], Callable[[ModuleResult], None]], CheckReport]
 
@@ -58,7 +58,7 @@ class Scheduler:
         self._timer: asyncio.Handle | None = None
         self._drainer: asyncio.Task[None] | None = None
         self._run_lock = asyncio.Lock()
-        self._stamps: dict[str, _Stamp] = {}
+        self._stamps: dict[str, FileStamp] = {}
         self._closed = False
         self._settled = asyncio.Event()  # set whenever a run ends: see settled()
         self._retried: tuple[set[str], set[str]] | None = None  # work a failed run left
@@ -86,7 +86,7 @@ class Scheduler:
         fresh = set()
         for path in paths:
             path = os.path.abspath(path)
-            if save or self._stamps.get(path) != _stamp(path):
+            if save or self._stamps.get(path) != file_stamp(path):
                 fresh.add(path)
         if not fresh:
             return
@@ -122,7 +122,7 @@ class Scheduler:
                     self._timer = None
                 generation = self._generation
                 for path in paths:
-                    self._stamps[path] = _stamp(path)
+                    self._stamps[path] = file_stamp(path)
                 try:
                     report = await self._execute(
                         generation, self._backlog_job(paths, modules), self.hooks.on_run_start
@@ -261,11 +261,3 @@ class Scheduler:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-
-
-def _stamp(path: str) -> _Stamp:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return (-1, -1)
-    return (st.st_mtime_ns, st.st_size)

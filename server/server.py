@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from hotmod.core import __version__
+from hotmod.core.filestamp import FileStamp, file_stamp
 from hotmod.core.profile import ModuleProfile
+from hotmod.core.project_root import workspace_root
 from hotmod.core.results import CheckReport, ModuleResult
 from hotmod.core.syntax import syntax_diagnostics
 from hotmod.core.worker_client import WorkerError
@@ -56,7 +58,7 @@ class HotmodServer(LanguageServer):
         self.folders_ready = asyncio.Event()  # set once `initialized` has opened the folders
         # The latest profile per file, with the file's stamp then: its hot-line
         # lenses show until the file changes.
-        self.profiles: dict[str, tuple[tuple[int, int], ModuleProfile]] = {}
+        self.profiles: dict[str, tuple[FileStamp, ModuleProfile]] = {}
 
     def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
         """Serve over stdio, reading stdin on the event loop (see ``stdio.py``)."""
@@ -126,7 +128,12 @@ class HotmodServer(LanguageServer):
         if path is None or not os.path.isdir(path):
             self.tell(f"hotmod: cannot open workspace folder {uri}: not a local folder")
             return None
-        folder = Folder(uri=uri, path=Path(path), settings=settings)
+        root = workspace_root(Path(path))  # a package folder: its project's root
+        if root != Path(path):
+            log.info("workspace folder %s is a package: checking its project, %s", path, root)
+        if str(root) in self.folders:
+            return None  # two package folders of one project: it is open already
+        folder = Folder(uri=uri, path=root, settings=settings)
         folder.open(self.hooks(folder))
         self.wire_warnings(folder)
         self.folders[str(folder.path)] = folder
@@ -148,7 +155,7 @@ class HotmodServer(LanguageServer):
 
     def remove_folder(self, uri: str) -> None:
         path = convert.uri_to_path(uri)
-        folder = self.folders.pop(str(Path(path)) if path else "", None)
+        folder = self.folders.pop(str(workspace_root(Path(path))) if path else "", None)
         if folder is None:
             return
         for module_uri in set(folder.published.values()):
@@ -363,13 +370,13 @@ class HotmodServer(LanguageServer):
         if parsed is not None:
             lenses += convert.import_lenses(parsed, import_costs(folder), info.name)
         profiled = self.profiles.get(str(info.path))
-        if profiled is not None and profiled[0] == _stamp(info.path):
+        if profiled is not None and profiled[0] == file_stamp(info.path):
             lenses += convert.hot_line_lenses(profiled[1])
         return lenses
 
     # -- profiles ------------------------------------------------------------------
     def remember_profile(self, profile: ModuleProfile) -> None:
-        self.profiles[str(profile.path)] = (_stamp(profile.path), profile)
+        self.profiles[str(profile.path)] = (file_stamp(profile.path), profile)
         if supports(self, "workspace.code_lens.refresh_support"):
             self.workspace_code_lens_refresh(None)
 
@@ -404,14 +411,6 @@ class HotmodServer(LanguageServer):
         for folder in list(self.folders.values()):
             folder.close()
         self.folders.clear()
-
-
-def _stamp(path: Path) -> tuple[int, int]:
-    try:
-        st = path.stat()
-    except OSError:
-        return (-1, -1)
-    return (st.st_mtime_ns, st.st_size)
 
 
 def import_costs(folder: Folder) -> dict[str, float]:

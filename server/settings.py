@@ -1,4 +1,9 @@
-"""Client settings (camelCase, from the editor) -> engine overrides."""
+"""Client settings (camelCase, from the editor) -> engine overrides and server switches.
+
+The engine's settings are declared on ``Config`` (core/config.py); the
+server's own switches on ``Settings`` below, the same way.  Editors send both
+under their camelCase names.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +11,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotmod.core.config import ConfigError, validate
+from hotmod.core.config import Config
+from hotmod.core.setting import Setting, boolean, declared, setting
 
-# editor setting -> [tool.hotmod] key
-ENGINE_KEYS = {
-    "moduleDirs": "module_dirs",
-    "exclude": "exclude",
-    "python": "python",
-    "env": "env",
-    "importTimeoutS": "import_timeout_s",
-    "memoryLimitMb": "memory_limit_mb",
-    "slowThresholdMs": "slow_threshold_ms",
-    "devMode": "dev_mode",
-    "traceMemory": "trace_memory",
-    "sideEffects": "side_effects",
-    "history": "history",
-    "historyKeep": "history_keep",
-    "regressionRatio": "regression_ratio",
-    "regressionMinMs": "regression_min_ms",
-}
+# The engine settings an editor may send: those with a client name.
+ENGINE_SETTINGS: tuple[Setting, ...] = tuple(s for s in declared(Config) if s.client)
 
 
 @dataclass(frozen=True)
 class Settings:
     engine: dict[str, Any] = field(default_factory=dict)  # validated engine overrides
-    reload_on_save: bool = True
-    trusted: bool | None = None  # None: not said
+    reload_on_save: bool = setting(
+        boolean(),
+        "Re-import a module and its dependents when the file is saved. Off, the server ignores "
+        "`didSave`; its own file watcher still checks files changed on disk.",
+        default=True,
+    )
+    trusted: bool | None = setting(  # None: not said
+        boolean(),
+        "Lets the server run the workspace's code; until then it reports syntax errors only. "
+        "Read from `initializationOptions` only, once per session (or `hotmod serve --trust`).",
+        default=None,
+        default_text="not trusted",
+        initialization_only=True,
+    )
+
+
+SERVER_SETTINGS: tuple[Setting, ...] = declared(Settings)
+
+_UNSET: tuple[object, ...] = (None, "", [], {})  # "not set": VS Code sends every setting
 
 
 def parse_settings(raw: object, source: str = "settings") -> tuple[Settings, list[str]]:
@@ -48,28 +56,24 @@ def parse_settings(raw: object, source: str = "settings") -> tuple[Settings, lis
     if isinstance(nested, Mapping):  # {"hotmod": {...}} from didChangeConfiguration
         raw = nested
     errors: list[str] = []
-    engine: dict[str, Any] = {}
-    for camel, snake in ENGINE_KEYS.items():
-        value = raw.get(camel)
-        if value in (None, "", [], {}):
+    engine = _read(ENGINE_SETTINGS, raw, source, errors)
+    switches = _read(SERVER_SETTINGS, raw, source, errors)
+    return Settings(engine=engine, **switches), errors
+
+
+def _read(
+    settings: tuple[Setting, ...], raw: Mapping[str, Any], source: str, errors: list[str]
+) -> dict[str, Any]:
+    """The valid values of ``settings`` in ``raw`` by key; a bad one goes to ``errors``."""
+    values: dict[str, Any] = {}
+    for each in settings:
+        name = each.client or each.key
+        value = raw.get(name)
+        if value in _UNSET:
             continue
-        try:
-            engine.update(validate({snake: value}, source))
-        except ConfigError as exc:
-            # Name the editor's key, not the file key.
-            errors.append(str(exc).replace(f": {snake} must", f": {camel} must"))
-    flags: dict[str, bool | None] = {"reloadOnSave": True, "trusted": None}
-    for key in flags:
-        value = raw.get(key)
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            flags[key] = value
+        problem = each.problem(value, source, name)  # names the editor's key
+        if problem:
+            errors.append(problem)
         else:
-            errors.append(f"{source}: {key} must be true or false, got {value!r:.40}")
-    return (
-        Settings(
-            engine=engine, reload_on_save=bool(flags["reloadOnSave"]), trusted=flags["trusted"]
-        ),
-        errors,
-    )
+            values[each.key] = value
+    return values

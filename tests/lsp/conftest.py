@@ -68,8 +68,10 @@ class Session:
         result = await self.client.initialize_session(
             types.InitializeParams(
                 capabilities=pytest_lsp.client_capabilities(editor),
-                root_uri=uri(folders[0]),
-                workspace_folders=[types.WorkspaceFolder(uri=uri(f), name=f.name) for f in folders],
+                # No folders: what Helix sends outside a repository.
+                root_uri=uri(folders[0]) if folders else None,
+                workspace_folders=[types.WorkspaceFolder(uri=uri(f), name=f.name) for f in folders]
+                or None,
                 initialization_options=init,
             )
         )

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from hotmod.core import __version__
-from hotmod.core.cli import main
+from hotmod.server.cli import main
 
 from ..conftest import Workspace
 
@@ -46,7 +46,7 @@ def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 def hotmod_command() -> list[str]:
     """The installed console script next to this interpreter, else ``-m``."""
     script = Path(sys.executable).with_name("hotmod")
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "hotmod.core.cli"]
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "hotmod.server.cli"]
 
 
 def test_exit_0_when_everything_loads(
@@ -130,6 +130,39 @@ def test_root_is_found_from_a_target_path(
     assert code == 0
     (module,) = json.loads(out)["modules"]
     assert module["path"] == str(workspace.path("d.py"))
+
+
+@pytest.mark.parametrize("marker", ["setup.cfg", ".git"])
+def test_run_inside_a_package_the_root_is_the_project_root(
+    workspace: Workspace,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    marker: str,
+) -> None:
+    # No pyproject.toml: the project is marked by another file, or by its repository.
+    workspace.write(
+        {
+            "shop/__init__.py": "",
+            "shop/prices.py": "def with_tax(x):\n    return x\n",
+            "shop/cart.py": "from shop.prices import discount\n",
+        }
+    )
+    if marker == ".git":
+        workspace.path(".git").mkdir()
+    else:
+        workspace.write({marker: ""})
+    monkeypatch.delenv("HOTMOD_DEV_MODE", raising=False)
+    monkeypatch.chdir(workspace.path("shop"))
+    for targets, checked in (
+        ([], ["shop", "shop.cart", "shop.prices"]),
+        (["cart.py"], ["shop.cart"]),
+    ):
+        code, out, _ = run(["--format", "json", *targets], capsys)
+        modules = {m["name"]: m for m in json.loads(out)["modules"]}
+        assert (code, sorted(modules)) == (1, checked)
+        # the real error, not "No module named 'shop'"
+        (diagnostic,) = modules["shop.cart"]["diagnostics"]
+        assert "cannot import name 'discount' from 'shop.prices'" in diagnostic["message"]
 
 
 def assert_shape(value: Any, shape: dict[str, type | tuple[type, ...]]) -> None:

@@ -9,6 +9,7 @@ import pytest
 from hotmod.core import ConfigError, Engine, WorkerError, load_config
 from hotmod.core.config import DEFAULT_EXCLUDE
 from hotmod.core.discovery import discover
+from hotmod.core.project_root import project_root, workspace_root
 
 from ..conftest import Workspace
 
@@ -211,3 +212,36 @@ def test_missing_interpreter_is_a_worker_error(workspace: Workspace, python: str
     ):
         engine.check()
     assert f"Python interpreter not found: {python}" in str(info.value)
+
+
+# -- project root ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("marker", ["pyproject.toml", "setup.cfg", "setup.py", ".git", ".hg"])
+def test_project_root_is_the_nearest_folder_with_a_root_marker(tmp_path: Path, marker: str) -> None:
+    ws = Workspace(tmp_path / "ws")
+    ws.write({"shop/__init__.py": "", "shop/sub/__init__.py": "", "shop/sub/m.py": ""})
+    if marker.startswith("."):
+        (ws.root / marker).mkdir()  # a repository
+    else:
+        ws.write({marker: ""})
+    for start in ("shop/sub/m.py", "shop/sub", "shop", "."):
+        assert project_root(ws.path(start)) == ws.root, start
+
+
+def test_project_root_without_markers_is_above_the_outermost_package(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    ws.write({"shop/__init__.py": "", "shop/sub/__init__.py": "", "shop/sub/m.py": "", "x.py": ""})
+    assert project_root(ws.path("shop/sub/m.py")) == ws.root
+    assert project_root(ws.path("shop")) == ws.root
+    assert project_root(ws.path("x.py")) == ws.root  # not in a package: its own folder
+
+
+def test_a_workspace_folder_moves_to_the_project_root_only_when_it_is_a_package(
+    tmp_path: Path,
+) -> None:
+    ws = Workspace(tmp_path / "ws")
+    ws.write({"pyproject.toml": "", "shop/__init__.py": "", "tools/run.py": ""})
+    assert workspace_root(ws.path("shop")) == ws.root
+    assert workspace_root(ws.path("tools")) == ws.path("tools")  # opened on purpose
+    assert workspace_root(ws.root) == ws.root

@@ -16,9 +16,9 @@ import pytest
 from hotmod.core import Code, ModuleResult
 from hotmod.core import history as history_module
 from hotmod.core.cachedir import workspace_cache_dir
-from hotmod.core.cli import main as cli_main
 from hotmod.core.history import History
 from hotmod.core.results import Memory
+from hotmod.server.cli import main as cli_main
 
 from ..conftest import Workspace
 from ..sources import SLOW
@@ -264,10 +264,10 @@ def test_sparkline_and_text_history_output(
         engine.check()
     out = io.StringIO()
     out.isatty = lambda: True  # type: ignore[method-assign]
-    from hotmod.core.cli_profile import history_command
+    from hotmod.server.cli_profiling import history_command
 
     parser_args = _history_args(workspace)
-    assert history_command(parser_args, out, io.StringIO()) == 0
+    assert history_command(parser_args, out) == 0
     assert out.getvalue().splitlines()[-1] == "▁"
 
 

@@ -153,7 +153,7 @@ if (!fs.existsSync(VSIX)) {
   fail(`${VSIX} not found: run editors/vscode/ci.sh (or npm run package there)`);
 }
 try {
-  execFileSync(PYTHON, ['-m', 'hotmod.core.cli', 'serve', '--help'], { stdio: 'ignore' });
+  execFileSync(PYTHON, ['-m', 'hotmod.server.cli', 'serve', '--help'], { stdio: 'ignore' });
 } catch {
   fail(`${PYTHON} cannot run "hotmod serve": set HOTMOD_PYTHON to a python with hotmod installed`);
 }

@@ -1,4 +1,4 @@
-"""``hotmod serve``: start the language server on stdio or TCP."""
+"""``hotmod serve``: start the language server on stdio or TCP (logging set up first)."""
 
 from __future__ import annotations
 
