@@ -113,16 +113,16 @@ export interface Launch {
   source: string;
 }
 
-export const SERVE_MODULE = 'hotmod.core.cli';
+export const SERVE_MODULE = 'hotmod.server.cli';
 
-/** `<python> -m hotmod.core.cli serve`. */
+/** `<python> -m hotmod.server.cli serve`. */
 export function pythonLaunch(python: string, source: string): Launch {
   return { command: python, args: ['-m', SERVE_MODULE, 'serve'], source };
 }
 
 /** A one-liner that exits 0 when the interpreter can import hotmod's CLI. */
 export const PROBE_SCRIPT =
-  "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('hotmod.core.cli') else 1)";
+  "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('hotmod.server.cli') else 1)";
 
 export interface LaunchInputs {
   /** `hotmod.interpreter`, already expanded; empty: not set. */

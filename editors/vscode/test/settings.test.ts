@@ -113,7 +113,7 @@ test('launch: hotmod.interpreter wins', () => {
     hotmodOnPath: '/usr/bin/hotmod',
   });
   assert.deepEqual(choice, {
-    launch: { command: '/venv/bin/python', args: ['-m', 'hotmod.core.cli', 'serve'], source: 'setting hotmod.interpreter' },
+    launch: { command: '/venv/bin/python', args: ['-m', 'hotmod.server.cli', 'serve'], source: 'setting hotmod.interpreter' },
   });
 });
 
@@ -129,7 +129,7 @@ test("launch: the Python extension's interpreter when it has hotmod, else hotmod
   const withHotmod = chooseLaunch({ interpreter: '', pythonExtension: '/p/python', pythonExtensionHasHotmod: true });
   assert.ok('launch' in withHotmod);
   assert.equal(withHotmod.launch.command, '/p/python');
-  assert.deepEqual(withHotmod.launch.args, ['-m', 'hotmod.core.cli', 'serve']);
+  assert.deepEqual(withHotmod.launch.args, ['-m', 'hotmod.server.cli', 'serve']);
 
   const without = chooseLaunch({
     interpreter: ' ',
