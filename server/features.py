@@ -15,6 +15,10 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
+# initializationOptions key by which hotmod's own editor extensions say that
+# they show command results themselves (docs/commands.md).
+CLIENT_KEY = "hotmodClient"
+
 
 def build_server(trust_all: bool = False) -> HotmodServer:
     server = HotmodServer(trust_all=trust_all)
@@ -26,7 +30,12 @@ def build_server(trust_all: bool = False) -> HotmodServer:
 def _register_features(server: HotmodServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: HotmodServer, params: types.InitializeParams) -> None:
-        ls.init_settings = settings_from(params.initialization_options, "initializationOptions", ls)
+        options = params.initialization_options
+        ls.init_settings = settings_from(options, "initializationOptions", ls)
+        extension = options.get(CLIENT_KEY) if isinstance(options, dict) else None
+        ls.client_shows_results = isinstance(extension, str) and bool(extension)
+        client = params.client_info.name if params.client_info else "unknown"
+        log.info("client: %s%s", client, f" with {extension}" if ls.client_shows_results else "")
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HotmodServer, params: types.InitializedParams) -> None:

@@ -14,6 +14,8 @@ from typing import Any, BinaryIO
 
 from hotmod.core import __version__
 from hotmod.core.profile import ModuleProfile
+from hotmod.core.report_files import save_report
+from hotmod.core.report_markdown import Rendered
 from hotmod.core.results import CheckReport, ModuleResult
 from hotmod.core.syntax import syntax_diagnostics
 from hotmod.core.worker_client import WorkerError
@@ -49,6 +51,10 @@ class HotmodServer(LanguageServer):
         self.init_settings = Settings()
         self.folders: dict[str, Folder] = {}
         self.current_uri: str | None = None  # the document the user is looking at, best guess
+        # hotmod's own editor extensions show command results themselves
+        # (``hotmodClient`` in initializationOptions); for other clients the
+        # server shows them (``present``).
+        self.client_shows_results = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self._told: set[str] = set()  # messages shown once per session
         self._counts = (0, 0)  # modules and broken ones in the last status sent
@@ -362,19 +368,54 @@ class HotmodServer(LanguageServer):
 
     def open_external(self, path: Path) -> None:
         """Ask the editor to open ``path`` in the system's browser (window/showDocument)."""
+        self.show_document(path, external=True)
+
+    def show_document(self, path: Path, external: bool, refused: str | None = None) -> bool:
+        """Ask the editor to show ``path`` (window/showDocument); False if it cannot.
+
+        ``refused``: told the user when the client answers that it did not.
+        """
         if not supports(self, "window.show_document.support"):
-            return
-        params = types.ShowDocumentParams(uri=convert.path_to_uri(path), external=True)
+            return False
+        params = types.ShowDocumentParams(
+            uri=convert.path_to_uri(path), external=external, take_focus=True
+        )
 
         async def show() -> None:
             try:
-                await asyncio.wait_for(self.window_show_document_async(params), timeout=30)
-            except Exception:  # no browser, or the client said no: the path is in the result
+                answer = await asyncio.wait_for(self.window_show_document_async(params), 30)
+                shown = answer.success
+            except Exception:  # e.g. no browser: the path is in the result
                 log.info("could not open %s in the editor", path, exc_info=True)
+                shown = False
+            if not shown and refused:
+                self.tell(refused, types.MessageType.Info)
 
         task = asyncio.ensure_future(show())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
+
+    def present(self, rendered: Rendered, root: Path) -> None:
+        """Show a command's result in a client without a hotmod extension.
+
+        A one-line result is a message; a report is written to a Markdown
+        file that the editor is asked to open, else a message names the file.
+        """
+        if self.client_shows_results:
+            return
+        info = types.MessageType.Info
+        if rendered.brief:
+            self.tell(f"hotmod: {rendered.message}", info)
+            return
+        try:
+            path = save_report(root, rendered.name, rendered.markdown)
+        except OSError as exc:
+            self.tell(f"hotmod: {rendered.message} (cannot write the report: {exc})", info)
+            return
+        named = f"hotmod: {rendered.message}. The report is in {path}"
+        if not self.show_document(path, external=False, refused=named):
+            self.tell(named, info)
 
     def wire_warnings(self, folder: Folder) -> None:
         """Engine warnings (from any thread) become warning messages in the editor."""

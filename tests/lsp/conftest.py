@@ -51,9 +51,12 @@ class Session:
         self,
         *folders: Path,
         editor: str = "visual-studio-code",
+        capabilities: types.ClientCapabilities | None = None,
         trusted: bool = True,
         **options: Any,
     ) -> types.InitializeResult:
+        """``options`` go into initializationOptions: settings, or ``hotmodClient``
+        to be one of hotmod's own extensions (which show command results themselves)."""
         self.client.feature("hotmod/status")(lambda params: self.status.append(_plain(params)))
 
         @self.client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
@@ -67,7 +70,7 @@ class Session:
         init = {"trusted": trusted, **options}
         result = await self.client.initialize_session(
             types.InitializeParams(
-                capabilities=pytest_lsp.client_capabilities(editor),
+                capabilities=capabilities or pytest_lsp.client_capabilities(editor),
                 root_uri=uri(folders[0]),
                 workspace_folders=[types.WorkspaceFolder(uri=uri(f), name=f.name) for f in folders],
                 initialization_options=init,

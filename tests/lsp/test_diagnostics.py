@@ -118,7 +118,7 @@ async def test_slow_load_only_in_dev_mode(lsp: Session, shop: Path) -> None:
     await lsp.idle()
     assert lsp.diagnostics(slow) == []
     result = await lsp.command("hotmod.toggleDevMode", {})
-    assert result == {"dev_mode": True}
+    assert result["dev_mode"] is True
     await lsp.until(lambda: lsp.codes(slow) == ["slow-load"])
     assert lsp.diagnostics(slow)[0].severity == types.DiagnosticSeverity.Warning
 

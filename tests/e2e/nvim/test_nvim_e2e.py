@@ -97,8 +97,9 @@ def test_plugin_without_server(run_nvim: Any, tmp_path: Path, workspace: Path) -
         "slowThresholdMs": 25,
         "devMode": False,
         "trusted": False,
+        "hotmodClient": "nvim",
     }
-    assert d["init_options_preapproved"] == {"trusted": True}
+    assert d["init_options_preapproved"] == {"trusted": True, "hotmodClient": "nvim"}
 
     # trust: one prompt for two buffers of a root, remembered under stdpath('state')
     assert d["trust_store"] == d["state_dir"] + "/hotmod/trust.json"

@@ -62,7 +62,9 @@ function M.root_dir(bufnr, on_dir)
   end)
 end
 
---- Sends `trusted` with the settings in initializationOptions.
+--- Sends `trusted` with the settings in initializationOptions, and
+--- `hotmodClient`: this plugin shows command results itself, so the server
+--- does not open report documents of its own (docs/commands.md).
 --- @param params lsp.InitializeParams
 --- @param config vim.lsp.ClientConfig
 function M.before_init(params, config)
@@ -73,6 +75,7 @@ function M.before_init(params, config)
   end
   options = vim.deepcopy(options)
   options.trusted = config.root_dir ~= nil and trust.is_trusted(config.root_dir)
+  options.hotmodClient = 'nvim'
   params.initializationOptions = options
 end
 
