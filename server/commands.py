@@ -46,6 +46,9 @@ from .server import HotmodServer
 
 log = logging.getLogger(__name__)
 
+# Module names an error lists when it asks which module is meant.
+NAMED_MODULES = 5
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -333,11 +336,9 @@ async def profile_module(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
 
 
 def _module_target(ls: HotmodServer, argument: dict[str, Any], name: str) -> tuple[Folder, str]:
-    """The folder and module that ``{"uri"}`` or ``{"module"}`` names (else the current file)."""
+    """The folder and module that ``{"uri"}`` or ``{"module"}`` names (else the only open one)."""
     if "uri" not in argument and "module" not in argument:
-        if ls.current_uri is None:
-            raise JsonRpcInvalidParams(f'{name} needs {{"uri": ...}} or {{"module": ...}}')
-        argument = {"uri": ls.current_uri}
+        argument = {"uri": _only_open_module(ls, name)}
     if "module" in argument:
         module = argument["module"]
         folder = next(
@@ -355,3 +356,39 @@ def _module_target(ls: HotmodServer, argument: dict[str, Any], name: str) -> tup
         dirs = ", ".join(str(d) for d in folder.engine.config.module_dirs)
         raise JsonRpcInvalidParams(f"{name}: {path} is not a project module (module dirs: {dirs})")
     return folder, info.name
+
+
+def _only_open_module(ls: HotmodServer, name: str) -> str:
+    """The URI of the one project module the client has open; else which targets there are.
+
+    Which document the user is looking at is unknown to a language server:
+    with several open, a guess (the last one opened) acts on the wrong module.
+    """
+    open_modules = [uri for uri in ls.open_documents if _is_module(ls, uri)]
+    if len(open_modules) == 1:
+        return open_modules[0]
+    if open_modules:
+        files = [os.path.basename(convert.uri_to_path(u) or u) for u in open_modules]
+        why = (
+            f"{len(files)} modules are open ({_some(files, 3)}), and which one is meant is unknown"
+        )
+    else:
+        why = "no module of the workspace is open"
+    known = sorted({m for f in ls.folders.values() if f.engine for m in f.engine.modules})
+    raise JsonRpcInvalidParams(
+        f'{name} needs {{"uri": ...}} or {{"module": ...}}: {why}; '
+        f"modules: {_some(known, NAMED_MODULES) or 'none'}"
+    )
+
+
+def _is_module(ls: HotmodServer, uri: str) -> bool:
+    path = convert.uri_to_path(uri)
+    folder = ls.folder_for_path(path) if path else None
+    engine = folder.engine if folder else None
+    return engine is not None and path is not None and engine.module_for_path(path) is not None
+
+
+def _some(names: list[str], limit: int) -> str:
+    """The first ``limit`` names, and how many there are in all."""
+    more = f", … ({len(names)} in all)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

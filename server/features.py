@@ -58,12 +58,15 @@ def _register_features(server: HotmodServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: HotmodServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.current_uri = params.text_document.uri
+        ls.document_opened(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: HotmodServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.document_closed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HotmodServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
-        ls.current_uri = uri
         path = convert.uri_to_path(uri)
         if path is None:
             return  # untitled: and friends have nothing on disk to import
@@ -114,7 +117,6 @@ def _register_features(server: HotmodServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
     def code_lens(ls: HotmodServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-        ls.current_uri = params.text_document.uri
         return ls.code_lenses(params.text_document.uri)
 
     @server.feature(types.SHUTDOWN)

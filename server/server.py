@@ -50,7 +50,10 @@ class HotmodServer(LanguageServer):
         self.trust_all = trust_all
         self.init_settings = Settings()
         self.folders: dict[str, Folder] = {}
-        self.current_uri: str | None = None  # the document the user is looking at, best guess
+        # Documents the client has open, in the order it opened them.  Which of
+        # them the user looks at is unknown: clients do not say (Helix sends no
+        # didOpen when switching buffers).
+        self.open_documents: dict[str, None] = {}
         # hotmod's own editor extensions show command results themselves
         # (``hotmodClient`` in initializationOptions); for other clients the
         # server shows them (``present``).
@@ -235,6 +238,12 @@ class HotmodServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
         )
+
+    def document_opened(self, uri: str) -> None:
+        self.open_documents[uri] = None
+
+    def document_closed(self, uri: str) -> None:
+        self.open_documents.pop(uri, None)
 
     def publish_result(self, folder: Folder, result: ModuleResult) -> None:
         engine = folder.engine

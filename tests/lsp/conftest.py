@@ -114,6 +114,20 @@ class Session:
             types.ExecuteCommandParams(command=name, arguments=list(arguments))
         )
 
+    def open(self, path: Path) -> None:
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri(path), language_id="python", version=1, text=path.read_text()
+                )
+            )
+        )
+
+    def close(self, path: Path) -> None:
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri(path)))
+        )
+
 
 def _plain(params: Any) -> dict[str, Any]:
     """pygls hands unknown notifications' params over as namedtuples."""

@@ -48,21 +48,39 @@ async def test_reload_module_by_name_and_by_uri(lsp: Session, shop: Path) -> Non
     assert by_uri["result"]["diagnostics"][0]["line"] == 3  # 1-based, as in the CLI's JSON
 
 
-async def test_reload_module_without_arguments_uses_the_current_file(
+async def test_reload_module_without_a_target_takes_the_only_open_module(
     lsp: Session, shop: Path
 ) -> None:
     await lsp.start(shop)
     await lsp.idle()
-    catalog = shop / "shop/catalog.py"
-    lsp.client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=catalog.as_uri(), language_id="python", version=1, text=catalog.read_text()
-            )
-        )
+    with pytest.raises(JsonRpcInvalidParams) as none_open:
+        await lsp.command("hotmod.reloadModule")
+    message = str(none_open.value)
+    assert (
+        '{"uri": ...} or {"module": ...}' in message
+        and "no module of the workspace is open" in message
     )
-    result = await lsp.command("hotmod.reloadModule")
-    assert result["module"] == "shop.catalog"
+    assert "modules: shop, shop.cart, shop.catalog, shop.checkout, shop.prices" in message
+
+    catalog, cart = shop / "shop/catalog.py", shop / "shop/cart.py"
+    lsp.open(catalog)
+    assert (await lsp.command("hotmod.reloadModule"))["module"] == "shop.catalog"
+    # Asking for another file's lenses (a client rendering it) is no sign that
+    # the user looks at it.
+    await lsp.client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri(cart)))
+    )
+    assert (await lsp.command("hotmod.profileModule", {"open": False}))["module"] == "shop.catalog"
+
+    # Two open: which one the user looks at is unknown, so the server does not guess.
+    lsp.open(cart)
+    for name in ("hotmod.reloadModule", "hotmod.profileModule"):
+        with pytest.raises(JsonRpcInvalidParams) as two_open:
+            await lsp.command(name)
+        assert str(two_open.value).startswith(f'{name} needs {{"uri": ...}} or {{"module": ...}}')
+        assert "2 modules are open (catalog.py, cart.py)" in str(two_open.value)
+    lsp.close(catalog)
+    assert (await lsp.command("hotmod.reloadModule"))["module"] == "shop.cart"
 
 
 async def test_reload_all_refresh_and_reports(lsp: Session, shop: Path) -> None:
