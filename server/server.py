@@ -58,6 +58,9 @@ class HotmodServer(LanguageServer):
         # (``hotmodClient`` in initializationOptions); for other clients the
         # server shows them (``present``).
         self.client_shows_results = False
+        # The last non-empty diagnostics published per file, sent again when the
+        # file is opened: some clients (eglot) drop those for closed files.
+        self.shown: dict[str, tuple[str, list[types.Diagnostic]]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._told: set[str] = set()  # messages shown once per session
         self._counts = (0, 0)  # modules and broken ones in the last status sent
@@ -238,9 +241,19 @@ class HotmodServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
         )
+        key = _path_key(uri)
+        if diagnostics:
+            self.shown[key] = (uri, diagnostics)
+        else:
+            self.shown.pop(key, None)
 
     def document_opened(self, uri: str) -> None:
         self.open_documents[uri] = None
+        known = self.shown.get(_path_key(uri))
+        if known is not None:
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=known[0], diagnostics=known[1])
+            )
 
     def document_closed(self, uri: str) -> None:
         self.open_documents.pop(uri, None)
@@ -441,6 +454,12 @@ class HotmodServer(LanguageServer):
         for folder in list(self.folders.values()):
             folder.close()
         self.folders.clear()
+
+
+def _path_key(uri: str) -> str:
+    """One key per file, however the client spells its URI."""
+    path = convert.uri_to_path(uri)
+    return os.path.abspath(path) if path else uri
 
 
 def _stamp(path: Path) -> tuple[int, int]:
