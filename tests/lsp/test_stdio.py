@@ -11,6 +11,8 @@ from typing import Any
 
 from hotmod.server.stdio import PipeReader, can_read_async
 
+from .conftest import RawClient, uri
+
 
 def frame(message: dict[str, Any]) -> bytes:
     body = json.dumps(message).encode()
@@ -112,3 +114,54 @@ def test_server_reads_messages_from_a_regular_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     answers = {m.get("id"): m for m in responses(done.stdout) if "id" in m}
     assert answers[1]["result"]["serverInfo"]["name"] == "hotmod"
+
+
+def _start(shop: Path, stderr: Any = subprocess.DEVNULL) -> RawClient:
+    client = RawClient(stderr=stderr)
+    client.request(
+        "initialize",
+        {
+            "processId": None,
+            "rootUri": uri(shop),
+            "capabilities": {},
+            "initializationOptions": {"trusted": True, "hotmodClient": "test"},
+        },
+    )
+    client.notify("initialized", {})
+    return client
+
+
+def test_the_log_stays_quiet_about_what_the_server_ignores(shop: Path, tmp_path: Path) -> None:
+    """Edits of a server that declined document sync (eglot sends them anyway),
+    unknown notifications and rejected arguments: no error, no traceback."""
+    log = tmp_path / "server.log"
+    with log.open("wb") as stderr:
+        client = _start(shop, stderr=stderr)
+        cart = shop / "shop/cart.py"
+        document = {"uri": uri(cart), "languageId": "python", "version": 1}
+        client.notify("textDocument/didOpen", {"textDocument": {**document, "text": "x"}})
+        for version in (2, 3):
+            client.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": uri(cart), "version": version},
+                    "contentChanges": [
+                        {
+                            "range": {
+                                "start": {"line": 0, "character": 0},
+                                "end": {"line": 0, "character": 0},
+                            },
+                            "text": "# ",
+                        }
+                    ],
+                },
+            )
+        client.notify("$/unknownNotification", {"x": 1})
+        client.notify("textDocument/willSave", {"textDocument": {"uri": uri(cart)}, "reason": 1})
+        rejected = client.command("hotmod.reloadModule", [{"module": "no.such.module"}])
+        assert rejected["error"]["code"] == -32602
+        client.notify("textDocument/didClose", {"textDocument": {"uri": uri(cart)}})
+        client.close()
+    text = log.read_text()
+    assert "Traceback" not in text and " ERROR " not in text and " WARNING " not in text, text
+    assert len([line for line in text.splitlines() if "no.such.module" in line]) == 1, text
