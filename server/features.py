@@ -122,6 +122,11 @@ def _register_features(server: HotmodServer) -> None:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HotmodServer, params: None) -> None:
         ls.close_all()
+        ls.shut_down = True
+
+    @server.feature(types.EXIT)
+    def exit_(ls: HotmodServer, params: None) -> None:
+        ls.exit_now()
 
 
 def _initial_folders(ls: HotmodServer) -> list[str]:

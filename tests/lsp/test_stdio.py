@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 from hotmod.server.stdio import PipeReader, can_read_async
 
 from .conftest import RawClient, uri
@@ -129,6 +131,38 @@ def _start(shop: Path, stderr: Any = subprocess.DEVNULL) -> RawClient:
     )
     client.notify("initialized", {})
     return client
+
+
+def _worker_family(client: RawClient) -> list[psutil.Process]:
+    assert "result" in client.command("hotmod.reloadAll", [])
+    worker = psutil.Process(client.command("hotmod.status", [])["result"]["worker_pid"])
+    return [worker, *worker.children(recursive=True)]
+
+
+def test_exit_ends_the_server_at_once_and_leaves_no_process(shop: Path) -> None:
+    """eglot kills a server still there 0.1 s after `exit` (and reports status 9)."""
+    client = _start(shop)
+    family = _worker_family(client)
+    client.request("shutdown", None)
+    start = time.perf_counter()
+    client.notify("exit", None)
+    client.proc.wait(timeout=10)
+    took = time.perf_counter() - start
+    print(f"\n  exit took {1000 * took:.1f} ms")
+    assert client.proc.returncode == 0
+    assert took < 0.1
+    _, alive = psutil.wait_procs(family, timeout=5)
+    assert not alive, f"left behind: {alive}"
+
+
+def test_exit_without_shutdown_closes_everything_too(shop: Path) -> None:
+    client = _start(shop)
+    family = _worker_family(client)
+    client.notify("exit", None)
+    client.proc.wait(timeout=10)
+    assert client.proc.returncode == 1  # LSP: exit without shutdown
+    _, alive = psutil.wait_procs(family, timeout=5)
+    assert not alive, f"left behind: {alive}"
 
 
 def test_the_log_stays_quiet_about_what_the_server_ignores(shop: Path, tmp_path: Path) -> None:
