@@ -214,6 +214,15 @@ function M.default_config()
       ['hotmod/status'] = M.on_status,
       ['workspace/codeLens/refresh'] = M.on_codelens_refresh,
     },
+    -- the commands of the server's code lenses, run so that the result shows
+    commands = {
+      ['hotmod.reloadModule'] = function(command)
+        require('hotmod.commands').run_lens(command)
+      end,
+      ['hotmod.profileModule'] = function(command)
+        require('hotmod.commands').run_lens(command)
+      end,
+    },
     before_init = M.before_init,
     on_init = M.on_init,
     on_exit = M.on_exit,
