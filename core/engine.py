@@ -23,7 +23,7 @@ from .history import History, HistoryPoint, Trend, regression_diagnostic
 from .imports import ParsedModule, external_top_levels, parse_imports
 from .profile import ModuleProfile, ProfileUnavailable, build_profile
 from .profile_report import write_report
-from .results import CheckReport, ModuleResult, RefreshOutcome, ReloadOutcome
+from .results import CheckReport, ModuleResult, RefreshOutcome
 from .stats import HistoryComparison, LoadStats, MemoryReport, PerformanceSummary
 from .worker.protocol import CheckResult
 from .worker_client import Worker, WorkerDied
@@ -446,22 +446,6 @@ class Engine:
 
     def reloads(self, name: str) -> int:
         return self._stats.reloads(name)
-
-    def reload_module(self, name: str) -> ReloadOutcome:
-        """Re-check one module (and its dependents); an unknown name is a clear outcome."""
-        with self._lock:
-            self._ensure_scanned()
-            known = name in self._modules
-        if not known:
-            return ReloadOutcome(name, False, f"unknown module {name!r}: not found in {self.root}")
-        report = self.check([name])
-        own = next((r for r in report.results if r.name == name), None)
-        others = tuple(r for r in report.results if r.name != name)
-        broken = sum(not r.ok for r in report.results)
-        message = f"reloaded {name} and {len(others)} dependents: " + (
-            "all ok" if broken == 0 else f"{broken} failed"
-        )
-        return ReloadOutcome(name, True, message, own, others)
 
     def reload_all(self) -> CheckReport:
         return self.check(None)

@@ -122,13 +122,17 @@ class CheckReport:
 
 @dataclass(frozen=True)
 class ReloadOutcome:
-    """What ``reload_module`` did: a result, or a clear reason why there is none."""
+    """A module re-checked on request, and the dependents checked with it."""
 
     module: str
-    found: bool
-    message: str
-    result: ModuleResult | None = None
+    result: ModuleResult | None  # None: the check was cancelled before it got there
     dependents: tuple[ModuleResult, ...] = field(default=())
+
+    @classmethod
+    def of(cls, module: str, report: CheckReport | None) -> ReloadOutcome:
+        results = report.results if report is not None else ()
+        own = next((r for r in results if r.name == module), None)
+        return cls(module, own, tuple(r for r in results if r.name != module))
 
 
 @dataclass(frozen=True)

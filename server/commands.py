@@ -1,7 +1,9 @@
 """``workspace/executeCommand`` handlers: a flat registry, one small function each.
 
 Every command takes at most one argument, an object; anything else is an
-InvalidParams error with a readable message.  Results are plain JSON.
+InvalidParams error with a readable message.  Results are plain JSON plus
+the result rendered for people (``message``, ``markdown``), which the server
+also shows itself to clients without a hotmod extension.
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ from hotmod.core import __version__
 from hotmod.core.config import ConfigError
 from hotmod.core.engine import EngineStatus
 from hotmod.core.profile import ModuleProfile, ProfileUnavailable, profile_json
-from hotmod.core.results import CheckReport
+from hotmod.core.report_markdown import (
+    Rendered,
+    render_check,
+    render_dev_mode,
+    render_memory,
+    render_performance,
+    render_profile,
+    render_reload,
+    render_status,
+)
+from hotmod.core.results import CheckReport, ReloadOutcome
 from hotmod.core.serialize import module_json, to_jsonable
 from hotmod.core.worker_client import WorkerError
 from pygls.exceptions import (
@@ -34,7 +46,23 @@ from .server import HotmodServer
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[HotmodServer, dict[str, Any]], Awaitable[Any]]
+# Module names an error lists when it asks which module is meant.
+NAMED_MODULES = 5
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A command's result: its JSON data, and the same rendered for people."""
+
+    data: dict[str, Any]
+    rendered: Rendered
+    folder: Folder
+
+    def json(self) -> dict[str, Any]:
+        return {**self.data, "message": self.rendered.message, "markdown": self.rendered.markdown}
+
+
+Handler = Callable[[HotmodServer, dict[str, Any]], Awaitable[Answer]]
 
 
 @dataclass(frozen=True)
@@ -84,7 +112,7 @@ def _entry_point(cmd: Command) -> Callable[..., Awaitable[Any]]:
         if request_id is not None and task is not None:
             tasks[request_id] = task
         try:
-            return await cmd.handler(ls, argument)
+            answer = await cmd.handler(ls, argument)
         except asyncio.CancelledError:
             raise JsonRpcRequestCancelled(f"{cmd.name} was cancelled") from None
         except JsonRpcException:
@@ -98,6 +126,8 @@ def _entry_point(cmd: Command) -> Callable[..., Awaitable[Any]]:
             raise JsonRpcInternalError(f"{cmd.name} failed: {exc}") from None
         finally:
             tasks.pop(request_id, None)
+        ls.present(answer.rendered, answer.folder.path)
+        return answer.json()
 
     entry.__name__ = cmd.name.replace(".", "_")
     return entry
@@ -164,57 +194,53 @@ def _usable(folder: Folder, name: str) -> Folder:
     return folder
 
 
-def _report_json(
-    folder: Folder, name: str, report: CheckReport | None, added: tuple[str, ...] = ()
-) -> dict[str, Any]:
+def _report_answer(
+    folder: Folder, name: str, report: CheckReport | None, added: tuple[str, ...] | None = None
+) -> Answer:
+    """``added`` is None for a reload, the modules found for a refresh."""
     if report is None:  # the worker could not run (the user was told why)
         raise JsonRpcInternalError(f"{name}: {folder.error or 'the check did not run'}")
-    return {
+    data = {
         "modules": len(report.results),
         "failed": len(report.failed),
         "duration_ms": round(report.duration_ms, 3),
         "results": [module_json(r) for r in report.results],
-        "added": list(added),
+        "added": list(added or ()),
         "removed": list(report.removed),
         "cancelled": report.cancelled,
     }
+    rendered = render_check(report, refresh=added is not None, added=added or (), root=folder.path)
+    return Answer(data, rendered, folder)
 
 
 # -- commands -------------------------------------------------------------------
 @command("hotmod.reloadModule", keys=("module",))
-async def reload_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
-    name = "hotmod.reloadModule"
-    folder, module = _module_target(ls, argument, name)
+async def reload_module(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
+    folder, module = _module_target(ls, argument, "hotmod.reloadModule")
     engine, scheduler = folder.engine, folder.scheduler
     assert engine is not None and scheduler is not None
     report = await scheduler.run_to_completion(
         lambda cancel, deliver: engine.check([module], should_cancel=cancel, on_result=deliver)
     )
-    results = report.results if report else ()
-    own = next((r for r in results if r.name == module), None)
-    dependents = [r for r in results if r.name != module]
-    failed = sum(not r.ok for r in results)
-    noun = "dependent" if len(dependents) == 1 else "dependents"
-    message = f"Reloaded {module}" + (f" and {len(dependents)} {noun}" if dependents else "")
-    message += ": all ok" if not failed else f": {failed} failed"
-    return {
+    outcome = ReloadOutcome.of(module, report)
+    data = {
         "module": module,
         "found": True,
-        "message": message,
-        "result": module_json(own) if own else None,
-        "dependents": [module_json(r) for r in dependents],
+        "result": module_json(outcome.result) if outcome.result else None,
+        "dependents": [module_json(r) for r in outcome.dependents],
     }
+    return Answer(data, render_reload(outcome, folder.path), folder)
 
 
 @command("hotmod.reloadAll")
-async def reload_all(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+async def reload_all(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
     folder, _ = _folder(ls, argument, "hotmod.reloadAll")
     report = await ls.check_folder(folder, complete=True)
-    return _report_json(folder, "hotmod.reloadAll", report)
+    return _report_answer(folder, "hotmod.reloadAll", report)
 
 
 @command("hotmod.refresh")
-async def refresh(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+async def refresh(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
     folder, _ = _folder(ls, argument, "hotmod.refresh")
     assert folder.engine is not None
     before = set(folder.engine.modules)
@@ -222,11 +248,11 @@ async def refresh(ls: HotmodServer, argument: dict[str, Any]) -> Any:
         folder, title="hotmod: refreshing modules", refresh=True, complete=True
     )
     after = set(folder.engine.modules)
-    return _report_json(folder, "hotmod.refresh", report, tuple(sorted(after - before)))
+    return _report_answer(folder, "hotmod.refresh", report, tuple(sorted(after - before)))
 
 
 @command("hotmod.toggleDevMode", keys=("enabled",))
-async def toggle_dev_mode(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+async def toggle_dev_mode(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
     enabled = argument.get("enabled")
     if enabled is not None and not isinstance(enabled, bool):
         raise JsonRpcInvalidParams(
@@ -238,41 +264,52 @@ async def toggle_dev_mode(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     state = engine.set_dev_mode(not engine.dev_mode if enabled is None else enabled)
     # Slow-load warnings appear or go: re-publish what we know.
     await ls.check_folder(folder)
-    return {"dev_mode": state}  # the client announces it
+    return Answer({"dev_mode": state}, render_dev_mode(state), folder)
 
 
 @command("hotmod.performanceSummary", needs_trust=False)
-async def performance_summary(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+async def performance_summary(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
     folder, _ = _folder(ls, argument, "hotmod.performanceSummary")
     assert folder.engine is not None
-    return to_jsonable(folder.engine.performance_summary())
+    summary = folder.engine.performance_summary()
+    return Answer(to_jsonable(summary), render_performance(summary), folder)
 
 
 @command("hotmod.memoryReport", needs_trust=False)
-async def memory_report(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+async def memory_report(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
     folder, _ = _folder(ls, argument, "hotmod.memoryReport")
     engine, scheduler = folder.engine, folder.scheduler
     assert engine is not None and scheduler is not None
     if ls.trusted and not folder.error:
         # Precise per-file figures need a tracemalloc pass over the loaded modules.
         await scheduler.measure(engine.measure_memory)
-    return to_jsonable(engine.memory_report())
+    report = engine.memory_report()
+    return Answer(to_jsonable(report), render_memory(report), folder)
 
 
 @command("hotmod.status", needs_trust=False)
-async def status(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+async def status(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
     # A folder that cannot be checked (broken configuration or interpreter)
     # still has a status: what is wrong with it.
     folder, _ = _folder(ls, argument, "hotmod.status", usable=False)
-    if folder.engine is not None:
-        data = to_jsonable(folder.engine.status())
+    engine_status = folder.engine.status() if folder.engine is not None else None
+    if engine_status is not None:
+        data = to_jsonable(engine_status)
     else:  # the configuration could not be read: nothing else is known
         data = {f.name: None for f in fields(EngineStatus)} | {"root": str(folder.path)}
-    return {"version": __version__, "trusted": ls.trusted, **data, "error": folder.error}
+    rendered = render_status(
+        engine_status,
+        version=__version__,
+        trusted=ls.trusted,
+        root=folder.path,
+        error=folder.error,
+    )
+    data = {"version": __version__, "trusted": ls.trusted, **data, "error": folder.error}
+    return Answer(data, rendered, folder)
 
 
 @command("hotmod.profileModule", keys=("module", "open"))
-async def profile_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
+async def profile_module(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
     name = "hotmod.profileModule"
     open_report = argument.get("open", True)
     if not isinstance(open_report, bool):
@@ -295,15 +332,13 @@ async def profile_module(ls: HotmodServer, argument: dict[str, Any]) -> Any:
     ls.remember_profile(profile)
     if open_report and profile.html is not None:
         ls.open_external(profile.html)
-    return profile_json(profile)
+    return Answer(profile_json(profile), render_profile(profile, folder.path), folder)
 
 
 def _module_target(ls: HotmodServer, argument: dict[str, Any], name: str) -> tuple[Folder, str]:
-    """The folder and module that ``{"uri"}`` or ``{"module"}`` names (else the current file)."""
+    """The folder and module that ``{"uri"}`` or ``{"module"}`` names (else the only open one)."""
     if "uri" not in argument and "module" not in argument:
-        if ls.current_uri is None:
-            raise JsonRpcInvalidParams(f'{name} needs {{"uri": ...}} or {{"module": ...}}')
-        argument = {"uri": ls.current_uri}
+        argument = {"uri": _only_open_module(ls, name)}
     if "module" in argument:
         module = argument["module"]
         folder = next(
@@ -321,3 +356,39 @@ def _module_target(ls: HotmodServer, argument: dict[str, Any], name: str) -> tup
         dirs = ", ".join(str(d) for d in folder.engine.config.module_dirs)
         raise JsonRpcInvalidParams(f"{name}: {path} is not a project module (module dirs: {dirs})")
     return folder, info.name
+
+
+def _only_open_module(ls: HotmodServer, name: str) -> str:
+    """The URI of the one project module the client has open; else which targets there are.
+
+    Which document the user is looking at is unknown to a language server:
+    with several open, a guess (the last one opened) acts on the wrong module.
+    """
+    open_modules = [uri for uri in ls.open_documents if _is_module(ls, uri)]
+    if len(open_modules) == 1:
+        return open_modules[0]
+    if open_modules:
+        files = [os.path.basename(convert.uri_to_path(u) or u) for u in open_modules]
+        why = (
+            f"{len(files)} modules are open ({_some(files, 3)}), and which one is meant is unknown"
+        )
+    else:
+        why = "no module of the workspace is open"
+    known = sorted({m for f in ls.folders.values() if f.engine for m in f.engine.modules})
+    raise JsonRpcInvalidParams(
+        f'{name} needs {{"uri": ...}} or {{"module": ...}}: {why}; '
+        f"modules: {_some(known, NAMED_MODULES) or 'none'}"
+    )
+
+
+def _is_module(ls: HotmodServer, uri: str) -> bool:
+    path = convert.uri_to_path(uri)
+    folder = ls.folder_for_path(path) if path else None
+    engine = folder.engine if folder else None
+    return engine is not None and path is not None and engine.module_for_path(path) is not None
+
+
+def _some(names: list[str], limit: int) -> str:
+    """The first ``limit`` names, and how many there are in all."""
+    more = f", … ({len(names)} in all)" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

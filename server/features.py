@@ -17,6 +17,10 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
+# initializationOptions key by which hotmod's own editor extensions say that
+# they show command results themselves (docs/commands.md).
+CLIENT_KEY = "hotmodClient"
+
 
 def build_server(trust_all: bool = False) -> HotmodServer:
     server = HotmodServer(trust_all=trust_all)
@@ -28,7 +32,12 @@ def build_server(trust_all: bool = False) -> HotmodServer:
 def _register_features(server: HotmodServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(ls: HotmodServer, params: types.InitializeParams) -> None:
-        ls.init_settings = settings_from(params.initialization_options, "initializationOptions", ls)
+        options = params.initialization_options
+        ls.init_settings = settings_from(options, "initializationOptions", ls)
+        extension = options.get(CLIENT_KEY) if isinstance(options, dict) else None
+        ls.client_shows_results = isinstance(extension, str) and bool(extension)
+        client = params.client_info.name if params.client_info else "unknown"
+        log.info("client: %s%s", client, f" with {extension}" if ls.client_shows_results else "")
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: HotmodServer, params: types.InitializedParams) -> None:
@@ -53,15 +62,18 @@ def _register_features(server: HotmodServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     async def did_open(ls: HotmodServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.current_uri = params.text_document.uri
+        ls.document_opened(params.text_document.uri)
         if not ls.folders:
             async with opening:
                 await _open_document_project(ls, params.text_document.uri)
 
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: HotmodServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.document_closed(params.text_document.uri)
+
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: HotmodServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
-        ls.current_uri = uri
         path = convert.uri_to_path(uri)
         if path is None:
             return  # untitled: and friends have nothing on disk to import
@@ -112,12 +124,16 @@ def _register_features(server: HotmodServer) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_CODE_LENS)
     def code_lens(ls: HotmodServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-        ls.current_uri = params.text_document.uri
         return ls.code_lenses(params.text_document.uri)
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: HotmodServer, params: None) -> None:
         ls.close_all()
+        ls.shut_down = True
+
+    @server.feature(types.EXIT)
+    def exit_(ls: HotmodServer, params: None) -> None:
+        ls.exit_now()
 
 
 def _initial_folders(ls: HotmodServer) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -10,12 +11,14 @@ import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 from hotmod.core import __version__
 from hotmod.core.filestamp import FileStamp, file_stamp
 from hotmod.core.profile import ModuleProfile
 from hotmod.core.project_root import workspace_root
+from hotmod.core.report_files import save_report
+from hotmod.core.report_markdown import Rendered
 from hotmod.core.results import CheckReport, ModuleResult
 from hotmod.core.syntax import syntax_diagnostics
 from hotmod.core.worker_client import WorkerError
@@ -50,7 +53,18 @@ class HotmodServer(LanguageServer):
         self.trust_all = trust_all
         self.init_settings = Settings()
         self.folders: dict[str, Folder] = {}
-        self.current_uri: str | None = None  # the document the user is looking at, best guess
+        # Documents the client has open, in the order it opened them.  Which of
+        # them the user looks at is unknown: clients do not say (Helix sends no
+        # didOpen when switching buffers).
+        self.open_documents: dict[str, None] = {}
+        # hotmod's own editor extensions show command results themselves
+        # (``hotmodClient`` in initializationOptions); for other clients the
+        # server shows them (``present``).
+        self.client_shows_results = False
+        self.shut_down = False  # the client asked for `shutdown`
+        # The last non-empty diagnostics published per file, sent again when the
+        # file is opened: some clients (eglot) drop those for closed files.
+        self.shown: dict[str, tuple[str, list[types.Diagnostic]]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._told: set[str] = set()  # messages shown once per session
         self._counts = (0, 0)  # modules and broken ones in the last status sent
@@ -237,6 +251,22 @@ class HotmodServer(LanguageServer):
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
         )
+        key = _path_key(uri)
+        if diagnostics:
+            self.shown[key] = (uri, diagnostics)
+        else:
+            self.shown.pop(key, None)
+
+    def document_opened(self, uri: str) -> None:
+        self.open_documents[uri] = None
+        known = self.shown.get(_path_key(uri))
+        if known is not None:
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=known[0], diagnostics=known[1])
+            )
+
+    def document_closed(self, uri: str) -> None:
+        self.open_documents.pop(uri, None)
 
     def publish_result(self, folder: Folder, result: ModuleResult) -> None:
         engine = folder.engine
@@ -382,19 +412,54 @@ class HotmodServer(LanguageServer):
 
     def open_external(self, path: Path) -> None:
         """Ask the editor to open ``path`` in the system's browser (window/showDocument)."""
+        self.show_document(path, external=True)
+
+    def show_document(self, path: Path, external: bool, refused: str | None = None) -> bool:
+        """Ask the editor to show ``path`` (window/showDocument); False if it cannot.
+
+        ``refused``: told the user when the client answers that it did not.
+        """
         if not supports(self, "window.show_document.support"):
-            return
-        params = types.ShowDocumentParams(uri=convert.path_to_uri(path), external=True)
+            return False
+        params = types.ShowDocumentParams(
+            uri=convert.path_to_uri(path), external=external, take_focus=True
+        )
 
         async def show() -> None:
             try:
-                await asyncio.wait_for(self.window_show_document_async(params), timeout=30)
-            except Exception:  # no browser, or the client said no: the path is in the result
+                answer = await asyncio.wait_for(self.window_show_document_async(params), 30)
+                shown = answer.success
+            except Exception:  # e.g. no browser: the path is in the result
                 log.info("could not open %s in the editor", path, exc_info=True)
+                shown = False
+            if not shown and refused:
+                self.tell(refused, types.MessageType.Info)
 
         task = asyncio.ensure_future(show())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
+
+    def present(self, rendered: Rendered, root: Path) -> None:
+        """Show a command's result in a client without a hotmod extension.
+
+        A one-line result is a message; a report is written to a Markdown
+        file that the editor is asked to open, else a message names the file.
+        """
+        if self.client_shows_results:
+            return
+        info = types.MessageType.Info
+        if rendered.brief:
+            self.tell(f"hotmod: {rendered.message}", info)
+            return
+        try:
+            path = save_report(root, rendered.name, rendered.markdown)
+        except OSError as exc:
+            self.tell(f"hotmod: {rendered.message} (cannot write the report: {exc})", info)
+            return
+        named = f"hotmod: {rendered.message}. The report is in {path}"
+        if not self.show_document(path, external=False, refused=named):
+            self.tell(named, info)
 
     def wire_warnings(self, folder: Folder) -> None:
         """Engine warnings (from any thread) become warning messages in the editor."""
@@ -411,6 +476,28 @@ class HotmodServer(LanguageServer):
         for folder in list(self.folders.values()):
             folder.close()
         self.folders.clear()
+
+    def exit_now(self) -> NoReturn:
+        """The ``exit`` notification: leave at once, with LSP's exit code.
+
+        Once workers, watchers and the load history are closed nothing is
+        left to do, but the interpreter's own teardown (joining idle pool
+        threads, freeing every module) takes a few hundred milliseconds, and
+        clients kill a server that is not gone soon after ``exit`` (eglot
+        after 0.1 s).
+        """
+        self.close_all()  # nothing left after `shutdown`; all of it without one
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0 if self.shut_down else 1)
+
+
+def _path_key(uri: str) -> str:
+    """One key per file, however the client spells its URI."""
+    path = convert.uri_to_path(uri)
+    return os.path.abspath(path) if path else uri
 
 
 def import_costs(folder: Folder) -> dict[str, float]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import os
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -37,6 +41,83 @@ def write(root: Path, files: dict[str, str]) -> None:
         target.write_text(text)
 
 
+class RawClient:
+    """Just enough LSP over stdio: requests, notifications, and answers to the server's
+    own requests (progress tokens, registrations)."""
+
+    def __init__(self, stderr: Any = subprocess.DEVNULL) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hotmod.server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        self._ids = itertools.count(1)
+        self._responses: dict[Any, dict[str, Any]] = {}
+        self._cond = threading.Condition()
+        self._write_lock = threading.Lock()
+        self.messages: list[str] = []  # window/showMessage texts
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        assert self.proc.stdin is not None
+        with self._write_lock:
+            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.proc.stdin.flush()
+
+    def _read(self) -> None:
+        stream = self.proc.stdout
+        assert stream is not None
+        while True:
+            length = None
+            line = stream.readline()
+            if not line:
+                break
+            while line.strip():
+                key, _, value = line.decode().partition(":")
+                if key.lower() == "content-length":
+                    length = int(value)
+                line = stream.readline()
+            assert length is not None
+            message = json.loads(stream.read(length))
+            if "method" in message and "id" in message:  # a request from the server
+                self._send({"id": message["id"], "result": None})
+            elif "id" in message:
+                with self._cond:
+                    self._responses[message["id"]] = message
+                    self._cond.notify_all()
+            elif message.get("method") == "window/showMessage":
+                self.messages.append(message["params"]["message"])
+        with self._cond:
+            self._cond.notify_all()
+
+    def request(self, method: str, params: Any, timeout: float = 60.0) -> dict[str, Any]:
+        request_id = next(self._ids)
+        self._send({"id": request_id, "method": method, "params": params})
+        with self._cond:
+            if not self._cond.wait_for(lambda: request_id in self._responses, timeout):
+                alive = self.proc.poll() is None
+                raise AssertionError(f"no answer to {method} (server alive: {alive})")
+            return self._responses.pop(request_id)
+
+    def notify(self, method: str, params: Any) -> None:
+        self._send({"method": method, "params": params})
+
+    def command(self, name: str, arguments: list[Any]) -> dict[str, Any]:
+        return self.request("workspace/executeCommand", {"command": name, "arguments": arguments})
+
+    def close(self) -> None:
+        try:
+            self.request("shutdown", None, timeout=10)
+            self.notify("exit", None)
+            self.proc.wait(timeout=10)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+
+
 class Session:
     """One client session against a fresh server; helpers for waiting on state."""
 
@@ -51,9 +132,12 @@ class Session:
         self,
         *folders: Path,
         editor: str = "visual-studio-code",
+        capabilities: types.ClientCapabilities | None = None,
         trusted: bool = True,
         **options: Any,
     ) -> types.InitializeResult:
+        """``options`` go into initializationOptions: settings, or ``hotmodClient``
+        to be one of hotmod's own extensions (which show command results themselves)."""
         self.client.feature("hotmod/status")(lambda params: self.status.append(_plain(params)))
 
         @self.client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
@@ -67,7 +151,7 @@ class Session:
         init = {"trusted": trusted, **options}
         result = await self.client.initialize_session(
             types.InitializeParams(
-                capabilities=pytest_lsp.client_capabilities(editor),
+                capabilities=capabilities or pytest_lsp.client_capabilities(editor),
                 # No folders: what Helix sends outside a repository.
                 root_uri=uri(folders[0]) if folders else None,
                 workspace_folders=[types.WorkspaceFolder(uri=uri(f), name=f.name) for f in folders]
@@ -111,6 +195,20 @@ class Session:
     async def command(self, name: str, *arguments: Any) -> Any:
         return await self.client.workspace_execute_command_async(
             types.ExecuteCommandParams(command=name, arguments=list(arguments))
+        )
+
+    def open(self, path: Path) -> None:
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri(path), language_id="python", version=1, text=path.read_text()
+                )
+            )
+        )
+
+    def close(self, path: Path) -> None:
+        self.client.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri(path)))
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from .conftest import Session
+from .conftest import Session, uri
 
 MODULE_KEYS = {
     "name",
@@ -34,28 +35,52 @@ async def test_reload_module_by_name_and_by_uri(lsp: Session, shop: Path) -> Non
     assert by_name["result"]["status"] == "ok"
     dependents = {r["name"]: r["status"] for r in by_name["dependents"]}
     assert dependents == {"shop.cart": "error", "shop.checkout": "error", "shop.catalog": "ok"}
-    assert by_name["message"] == "Reloaded shop.prices and 3 dependents: 2 failed"
+    assert by_name["message"] == (
+        "Reloaded shop.prices and 3 dependents: 2 failed (shop.cart, shop.checkout)"
+    )
+    # The same, rendered: the failures with their locations.
+    assert by_name["markdown"].startswith("# hotmod: reloaded `shop.prices`\n")
+    cart_line = f"[`shop/cart.py:3:1`]({uri(shop / 'shop/cart.py')}#L3) **import-error**"
+    assert cart_line in by_name["markdown"]
     by_uri = await lsp.command("hotmod.reloadModule", {"uri": (shop / "shop/cart.py").as_uri()})
     assert by_uri["module"] == "shop.cart"
     assert by_uri["result"]["diagnostics"][0]["code"] == "import-error"
     assert by_uri["result"]["diagnostics"][0]["line"] == 3  # 1-based, as in the CLI's JSON
 
 
-async def test_reload_module_without_arguments_uses_the_current_file(
+async def test_reload_module_without_a_target_takes_the_only_open_module(
     lsp: Session, shop: Path
 ) -> None:
     await lsp.start(shop)
     await lsp.idle()
-    catalog = shop / "shop/catalog.py"
-    lsp.client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=catalog.as_uri(), language_id="python", version=1, text=catalog.read_text()
-            )
-        )
+    with pytest.raises(JsonRpcInvalidParams) as none_open:
+        await lsp.command("hotmod.reloadModule")
+    message = str(none_open.value)
+    assert (
+        '{"uri": ...} or {"module": ...}' in message
+        and "no module of the workspace is open" in message
     )
-    result = await lsp.command("hotmod.reloadModule")
-    assert result["module"] == "shop.catalog"
+    assert "modules: shop, shop.cart, shop.catalog, shop.checkout, shop.prices" in message
+
+    catalog, cart = shop / "shop/catalog.py", shop / "shop/cart.py"
+    lsp.open(catalog)
+    assert (await lsp.command("hotmod.reloadModule"))["module"] == "shop.catalog"
+    # Asking for another file's lenses (a client rendering it) is no sign that
+    # the user looks at it.
+    await lsp.client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri(cart)))
+    )
+    assert (await lsp.command("hotmod.profileModule", {"open": False}))["module"] == "shop.catalog"
+
+    # Two open: which one the user looks at is unknown, so the server does not guess.
+    lsp.open(cart)
+    for name in ("hotmod.reloadModule", "hotmod.profileModule"):
+        with pytest.raises(JsonRpcInvalidParams) as two_open:
+            await lsp.command(name)
+        assert str(two_open.value).startswith(f'{name} needs {{"uri": ...}} or {{"module": ...}}')
+        assert "2 modules are open (catalog.py, cart.py)" in str(two_open.value)
+    lsp.close(catalog)
+    assert (await lsp.command("hotmod.reloadModule"))["module"] == "shop.cart"
 
 
 async def test_reload_all_refresh_and_reports(lsp: Session, shop: Path) -> None:
@@ -63,6 +88,8 @@ async def test_reload_all_refresh_and_reports(lsp: Session, shop: Path) -> None:
     await lsp.idle()
     report = await lsp.command("hotmod.reloadAll")
     assert report["modules"] == 5 and report["failed"] == 2
+    assert report["markdown"].startswith("# hotmod: reload all modules\n")
+    assert report["message"].startswith("Reloaded 5 modules in ")
     assert {r["name"] for r in report["results"]} >= {"shop.cart", "shop.prices"}
     (shop / "shop/new.py").write_text("import shop.prices\n")
     (shop / "shop/catalog.py").unlink()
@@ -70,6 +97,7 @@ async def test_reload_all_refresh_and_reports(lsp: Session, shop: Path) -> None:
     assert refreshed["added"] == ["shop.new"]
     assert refreshed["removed"] == ["shop.catalog"]
     assert refreshed["modules"] == 5
+    assert "**Added:** `shop.new`" in refreshed["markdown"]
 
     summary = await lsp.command("hotmod.performanceSummary")
     assert summary["total_loads"] >= 15 and summary["total_scans"] >= 2
@@ -77,18 +105,22 @@ async def test_reload_all_refresh_and_reports(lsp: Session, shop: Path) -> None:
     assert set(summary["slowest"][0]) == {"module", "load_ms", "self_ms"}
     assert summary["reload_counts"]["shop.prices"] >= 2
     assert "shop.catalog" not in {t["module"] for t in summary["slowest"]}
+    assert "## Slowest imports" in summary["markdown"]
 
     memory = await lsp.command("hotmod.memoryReport")
     assert memory["loaded_modules"] == 5
     sizes = [m["bytes"] for m in memory["modules"]]
     assert sizes == sorted(sizes, reverse=True)
     assert memory["total_kb"] == round(memory["total_bytes"] / 1024, 1)
+    assert "## Largest modules" in memory["markdown"]
 
     status = await lsp.command("hotmod.status")
     assert status["trusted"] is True and status["module_count"] == 5
     assert status["broken_count"] == 2
     assert psutil.pid_exists(status["worker_pid"])
     assert status["python_version"].startswith("3.")
+    assert re.search(rf"\| Worker PID +\| {status['worker_pid']} ", status["markdown"])
+    assert status["message"].startswith("hotmod ") and "5 modules, 2 broken" in status["message"]
 
 
 async def test_code_lenses_show_time_memory_and_reloads(lsp: Session, shop: Path) -> None:

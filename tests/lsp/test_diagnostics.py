@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from .conftest import Session, write
+from .conftest import Session, uri, write
 
 
 async def test_initial_scan_publishes_for_unopened_files(lsp: Session, shop: Path) -> None:
@@ -28,6 +28,19 @@ async def test_initial_scan_publishes_for_unopened_files(lsp: Session, shop: Pat
     assert dependent.related_information[0].location.uri.endswith("shop/cart.py")
     assert dependent.related_information[0].location.range.start.line == 2
     assert not lsp.diagnostics(shop / "shop/catalog.py")
+
+
+async def test_opening_a_file_sends_its_diagnostics_again(lsp: Session, shop: Path) -> None:
+    """eglot/flymake shows only diagnostics that arrive while the file is open."""
+    await lsp.start(shop)
+    await lsp.idle()
+    checkout = shop / "shop/checkout.py"
+    [before] = lsp.diagnostics(checkout)
+    published = lsp.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    lsp.open(checkout)
+    again = await asyncio.wait_for(published, 10)
+    assert again.uri == uri(checkout)
+    assert [d.message for d in again.diagnostics] == [before.message]
 
 
 async def test_fix_clears_both_files(lsp: Session, shop: Path) -> None:
@@ -118,7 +131,7 @@ async def test_slow_load_only_in_dev_mode(lsp: Session, shop: Path) -> None:
     await lsp.idle()
     assert lsp.diagnostics(slow) == []
     result = await lsp.command("hotmod.toggleDevMode", {})
-    assert result == {"dev_mode": True}
+    assert result["dev_mode"] is True
     await lsp.until(lambda: lsp.codes(slow) == ["slow-load"])
     assert lsp.diagnostics(slow)[0].severity == types.DiagnosticSeverity.Warning
 

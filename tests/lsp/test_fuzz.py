@@ -8,13 +8,7 @@ InvalidParams (-32602) or, for settings, a message naming the setting.
 
 from __future__ import annotations
 
-import itertools
-import json
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,86 +16,9 @@ from hotmod.server.commands import COMMANDS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import uri, write
+from .conftest import RawClient, uri, write
 
 INVALID_PARAMS = -32602
-
-
-class RawClient:
-    """Just enough LSP over stdio: requests, notifications, and answers to the server's
-    own requests (progress tokens, registrations)."""
-
-    def __init__(self, root: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hotmod.server"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        self._ids = itertools.count(1)
-        self._responses: dict[Any, dict[str, Any]] = {}
-        self._cond = threading.Condition()
-        self._write_lock = threading.Lock()
-        self.messages: list[str] = []  # window/showMessage texts
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _send(self, message: dict[str, Any]) -> None:
-        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
-        assert self.proc.stdin is not None
-        with self._write_lock:
-            self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-            self.proc.stdin.flush()
-
-    def _read(self) -> None:
-        stream = self.proc.stdout
-        assert stream is not None
-        while True:
-            length = None
-            line = stream.readline()
-            if not line:
-                break
-            while line.strip():
-                key, _, value = line.decode().partition(":")
-                if key.lower() == "content-length":
-                    length = int(value)
-                line = stream.readline()
-            assert length is not None
-            message = json.loads(stream.read(length))
-            if "method" in message and "id" in message:  # a request from the server
-                self._send({"id": message["id"], "result": None})
-            elif "id" in message:
-                with self._cond:
-                    self._responses[message["id"]] = message
-                    self._cond.notify_all()
-            elif message.get("method") == "window/showMessage":
-                self.messages.append(message["params"]["message"])
-        with self._cond:
-            self._cond.notify_all()
-
-    def request(self, method: str, params: Any, timeout: float = 60.0) -> dict[str, Any]:
-        request_id = next(self._ids)
-        self._send({"id": request_id, "method": method, "params": params})
-        with self._cond:
-            if not self._cond.wait_for(lambda: request_id in self._responses, timeout):
-                alive = self.proc.poll() is None
-                raise AssertionError(f"no answer to {method} (server alive: {alive})")
-            return self._responses.pop(request_id)
-
-    def notify(self, method: str, params: Any) -> None:
-        self._send({"method": method, "params": params})
-
-    def command(self, name: str, arguments: list[Any]) -> dict[str, Any]:
-        return self.request("workspace/executeCommand", {"command": name, "arguments": arguments})
-
-    def close(self) -> None:
-        try:
-            self.request("shutdown", None, timeout=10)
-            self.notify("exit", None)
-            self.proc.wait(timeout=10)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +32,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RawClient]:
             "pkg/b.py": "from pkg.a import X\n\nY = X + 1\n",
         },
     )
-    client = RawClient(root)
+    client = RawClient()
     answer = client.request(
         "initialize",
         {

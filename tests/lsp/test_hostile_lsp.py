@@ -144,8 +144,8 @@ async def test_untitled_documents_are_ignored(lsp: Session, shop: Path) -> None:
     assert not lenses
     with pytest.raises(JsonRpcInvalidParams, match="only file: URIs"):
         await lsp.command("hotmod.reloadModule", {"uri": untitled})
-    # The untitled document is the current one: no argument means it, too.
-    with pytest.raises(JsonRpcInvalidParams, match="only file: URIs"):
+    # An open untitled document is not a module: no argument does not mean it.
+    with pytest.raises(JsonRpcInvalidParams, match="no module of the workspace is open"):
         await lsp.command("hotmod.reloadModule")
     assert untitled not in lsp.client.diagnostics
     assert (await lsp.command("hotmod.status"))["module_count"] == 5

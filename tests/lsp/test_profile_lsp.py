@@ -46,8 +46,11 @@ async def test_profile_module_returns_the_profile_opens_the_report_and_adds_lens
     assert result["calls"]["kind"] == "root" and result["functions"]
     report = Path(result["html"])
     assert report.is_file() and "slow" in report.read_text()
-    await lsp.until(lambda: shown)
-    assert shown[0].external is True and shown[0].uri == uri(report)
+    # The HTML report opens in the browser (the Markdown summary in the editor:
+    # this client has no hotmod extension, see test_any_client.py).
+    await lsp.until(lambda: [d for d in shown if d.external])
+    [html] = [d for d in shown if d.external]
+    assert html.uri == uri(report)
 
     hot = [lens for lens in await _lenses(lsp, slow) if "hot line" in lens.command.title]  # type: ignore[union-attr]
     assert [lens.range.start.line for lens in hot] == [6]  # line 7, 0-based
@@ -59,7 +62,7 @@ async def test_profile_module_returns_the_profile_opens_the_report_and_adds_lens
 
     # open: false leaves the editor alone; arguments are checked like reloadModule's.
     await lsp.command("hotmod.profileModule", {"module": "slowdep", "open": False})
-    assert len(shown) == 1
+    assert len([d for d in shown if d.external]) == 1
     for bad, message in (
         ({"module": 3}, "module must be a string"),
         ({"module": "nope"}, "unknown module 'nope'"),

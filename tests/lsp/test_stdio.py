@@ -6,10 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 from hotmod.server.stdio import PipeReader, can_read_async
+
+from .conftest import RawClient, uri
 
 
 def frame(message: dict[str, Any]) -> bytes:
@@ -112,3 +116,86 @@ def test_server_reads_messages_from_a_regular_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr.decode()
     answers = {m.get("id"): m for m in responses(done.stdout) if "id" in m}
     assert answers[1]["result"]["serverInfo"]["name"] == "hotmod"
+
+
+def _start(shop: Path, stderr: Any = subprocess.DEVNULL) -> RawClient:
+    client = RawClient(stderr=stderr)
+    client.request(
+        "initialize",
+        {
+            "processId": None,
+            "rootUri": uri(shop),
+            "capabilities": {},
+            "initializationOptions": {"trusted": True, "hotmodClient": "test"},
+        },
+    )
+    client.notify("initialized", {})
+    return client
+
+
+def _worker_family(client: RawClient) -> list[psutil.Process]:
+    assert "result" in client.command("hotmod.reloadAll", [])
+    worker = psutil.Process(client.command("hotmod.status", [])["result"]["worker_pid"])
+    return [worker, *worker.children(recursive=True)]
+
+
+def test_exit_ends_the_server_at_once_and_leaves_no_process(shop: Path) -> None:
+    """eglot kills a server still there 0.1 s after `exit` (and reports status 9)."""
+    client = _start(shop)
+    family = _worker_family(client)
+    client.request("shutdown", None)
+    start = time.perf_counter()
+    client.notify("exit", None)
+    client.proc.wait(timeout=10)
+    took = time.perf_counter() - start
+    print(f"\n  exit took {1000 * took:.1f} ms")
+    assert client.proc.returncode == 0
+    assert took < 0.1
+    _, alive = psutil.wait_procs(family, timeout=5)
+    assert not alive, f"left behind: {alive}"
+
+
+def test_exit_without_shutdown_closes_everything_too(shop: Path) -> None:
+    client = _start(shop)
+    family = _worker_family(client)
+    client.notify("exit", None)
+    client.proc.wait(timeout=10)
+    assert client.proc.returncode == 1  # LSP: exit without shutdown
+    _, alive = psutil.wait_procs(family, timeout=5)
+    assert not alive, f"left behind: {alive}"
+
+
+def test_the_log_stays_quiet_about_what_the_server_ignores(shop: Path, tmp_path: Path) -> None:
+    """Edits of a server that declined document sync (eglot sends them anyway),
+    unknown notifications and rejected arguments: no error, no traceback."""
+    log = tmp_path / "server.log"
+    with log.open("wb") as stderr:
+        client = _start(shop, stderr=stderr)
+        cart = shop / "shop/cart.py"
+        document = {"uri": uri(cart), "languageId": "python", "version": 1}
+        client.notify("textDocument/didOpen", {"textDocument": {**document, "text": "x"}})
+        for version in (2, 3):
+            client.notify(
+                "textDocument/didChange",
+                {
+                    "textDocument": {"uri": uri(cart), "version": version},
+                    "contentChanges": [
+                        {
+                            "range": {
+                                "start": {"line": 0, "character": 0},
+                                "end": {"line": 0, "character": 0},
+                            },
+                            "text": "# ",
+                        }
+                    ],
+                },
+            )
+        client.notify("$/unknownNotification", {"x": 1})
+        client.notify("textDocument/willSave", {"textDocument": {"uri": uri(cart)}, "reason": 1})
+        rejected = client.command("hotmod.reloadModule", [{"module": "no.such.module"}])
+        assert rejected["error"]["code"] == -32602
+        client.notify("textDocument/didClose", {"textDocument": {"uri": uri(cart)}})
+        client.close()
+    text = log.read_text()
+    assert "Traceback" not in text and " ERROR " not in text and " WARNING " not in text, text
+    assert len([line for line in text.splitlines() if "no.such.module" in line]) == 1, text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hotmod.core import Code, Engine, Severity, load_config
+from hotmod.core import Code, Engine, ReloadOutcome, Severity, load_config
 
 from ..conftest import Workspace
 from .helpers import by_name, only_diagnostic
@@ -14,8 +14,7 @@ SLEEPY = "import time\ntime.sleep({seconds})\n"
 def test_reload_single_module_returns_its_fresh_result(workspace: Workspace) -> None:
     workspace.write({"a.py": "VALUE = 1\n", "b.py": "import a\n", "c.py": "X = 3\n"})
     with workspace.engine() as engine:
-        outcome = engine.reload_module("a")
-    assert outcome.found is True
+        outcome = ReloadOutcome.of("a", engine.check(["a"]))
     assert outcome.module == "a"
     assert outcome.result is not None
     assert outcome.result.name == "a"
@@ -23,29 +22,26 @@ def test_reload_single_module_returns_its_fresh_result(workspace: Workspace) -> 
     assert outcome.result.path == workspace.path("a.py")
     # Its dependents are re-checked with it; an unrelated module is not.
     assert [r.name for r in outcome.dependents] == ["b"]
-    assert "a" in outcome.message
 
 
 def test_reload_reports_a_broken_module(workspace: Workspace) -> None:
     workspace.write({"a.py": "raise RuntimeError('nope')\n"})
     with workspace.engine() as engine:
-        outcome = engine.reload_module("a")
-    assert outcome.found
+        outcome = ReloadOutcome.of("a", engine.check(["a"]))
     assert outcome.result is not None and not outcome.result.ok
     assert only_diagnostic(outcome.result).code == Code.EXCEPTION
-    assert "failed" in outcome.message
 
 
-def test_reload_nonexistent_module_is_a_clear_outcome(workspace: Workspace) -> None:
-    workspace.write({"a.py": "X = 1\n"})
+def test_reload_of_a_cancelled_check_has_no_verdict(workspace: Workspace) -> None:
+    workspace.write({"a.py": "X = 1\n", "b.py": "import a\n"})
     with workspace.engine() as engine:
-        outcome = engine.reload_module("does.not.exist")
-        assert engine.result("does.not.exist") is None
-    assert outcome.found is False
-    assert outcome.result is None
-    assert outcome.dependents == ()
-    assert "does.not.exist" in outcome.message
-    assert "not found" in outcome.message
+        report = engine.check(["a"], should_cancel=lambda: True)
+    outcome = ReloadOutcome.of("a", report)
+    assert outcome.module == "a"
+    assert {r.name for r in report.results} == {
+        r.name for r in (outcome.dependents + ((outcome.result,) if outcome.result else ()))
+    }
+    assert ReloadOutcome.of("a", None) == ReloadOutcome("a", None, ())
 
 
 def test_reload_all_checks_every_module(workspace: Workspace) -> None:
@@ -99,7 +95,7 @@ def test_reloading_one_module_leaves_other_results_intact(workspace: Workspace) 
         engine.check()
         other_before = engine.result("other")
         a_before = engine.result("a")
-        engine.reload_module("a")
+        engine.check(["a"])
         assert engine.result("other") is other_before
         assert engine.result("a") is not a_before
         assert engine.reloads("other") == 0
@@ -113,7 +109,7 @@ def test_reload_counts_first_check_is_not_a_reload(workspace: Workspace) -> None
         assert engine.reloads("a") == 0
         engine.check(["a"])
         assert engine.reloads("a") == 1
-        engine.reload_module("a")
+        engine.check(["a"])
         assert engine.reloads("a") == 2
         assert engine.reloads("b") == 0
         assert engine.performance_summary().reload_counts == {"a": 2, "b": 0}

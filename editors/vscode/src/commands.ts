@@ -1,4 +1,5 @@
-// The palette commands, and how each becomes a `workspace/executeCommand` request.
+// The palette commands, how each becomes a `workspace/executeCommand` request, and
+// what of its result is shown (the server renders it: `message` and `markdown`).
 // No `vscode` import here: this module is unit-tested under plain node.
 
 /** How a command's result is shown. */
@@ -138,4 +139,49 @@ export function executeParams(spec: ServerCommandSpec, ctx: InvocationContext): 
 export function lensCommandId(command: string): string {
   const spec = SERVER_COMMANDS.find((s) => s.server === command);
   return spec ? spec.id : command;
+}
+
+/** What the extension shows of a command's result; the server has rendered it. */
+export interface Presentation {
+  /** One line, for a notification. */
+  message: string;
+  /** The whole report, shown in the markdown preview. */
+  markdown: string;
+  /** Modules that failed to import (reloads): offers "Show Problems". */
+  failed: number;
+  /** The report's tab. */
+  title: string;
+}
+
+const REPORT_TITLES: Record<ResultKind, string> = {
+  reload: 'hotmod reload',
+  reloadAll: 'hotmod reload all',
+  refresh: 'hotmod refresh',
+  devMode: 'hotmod dev mode',
+  performance: 'hotmod performance summary',
+  memory: 'hotmod memory report',
+  profile: 'hotmod profile',
+  status: 'hotmod status',
+};
+
+/** Reads a result defensively: it comes from another process (docs/commands.md). */
+export function presentation(spec: ServerCommandSpec, result: unknown): Presentation {
+  const record = isRecord(result) ? result : {};
+  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+  const message = text(record.message) ?? `${spec.title}: the server sent no message`;
+  const markdown = text(record.markdown) ?? `# ${REPORT_TITLES[spec.result]}\n\n${message}\n`;
+  let failed = 0;
+  if (spec.result === 'reload') {
+    const modules = [record.result, ...(Array.isArray(record.dependents) ? record.dependents : [])];
+    failed = modules.filter((m) => isRecord(m) && m.status === 'error').length;
+  } else if (typeof record.failed === 'number') {
+    failed = record.failed;
+  }
+  const module = spec.result === 'profile' ? text(record.module) : undefined;
+  const title = module ? `${REPORT_TITLES[spec.result]} ${module}` : REPORT_TITLES[spec.result];
+  return { message, markdown, failed, title };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

@@ -1,5 +1,6 @@
 // The VS Code glue: starts `hotmod serve`, wires the palette commands, the status
-// bar and the result views. The logic lives in the vscode-free modules beside it.
+// bar and the result views (the server renders the results; they are shown here).
+// The logic lives in the vscode-free modules beside it.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -22,9 +23,9 @@ import {
   UsageError,
   executeParams,
   lensCommandId,
+  presentation,
   targetFromArgument,
 } from './commands';
-import * as render from './render';
 import {
   LaunchChoice,
   PROBE_SCRIPT,
@@ -448,52 +449,20 @@ function reportCommandError(spec: ServerCommandSpec, error: unknown): void {
 }
 
 async function showResult(spec: ServerCommandSpec, result: unknown): Promise<void> {
+  const view = presentation(spec, result);
+  log(view.message);
   switch (spec.result) {
-    case 'reload': {
-      const summary = render.reloadSummary(result);
-      log(summary.text);
-      notify(summary.text, summary.failed, () => reports.show('hotmod reload', render.renderReload(result)));
+    case 'reload':
+    case 'reloadAll':
+    case 'refresh':
+      notify(view.message, view.failed, () => reports.show(view.title, view.markdown));
       return;
-    }
-    case 'reloadAll': {
-      const summary = render.reportSummary(result, 'Reloaded');
-      log(summary.text);
-      notify(summary.text, summary.failed, () =>
-        reports.show('hotmod reload all', render.renderReport(result, 'reload all modules')),
-      );
+    case 'devMode':
+      void vscode.window.showInformationMessage(view.message);
       return;
-    }
-    case 'refresh': {
-      const summary = render.reportSummary(result, 'Refreshed');
-      log(summary.text);
-      notify(summary.text, summary.failed, () =>
-        reports.show('hotmod refresh', render.renderReport(result, 'refresh modules', 'Refreshed')),
-      );
-      return;
-    }
-    case 'devMode': {
-      // The server leaves announcing it to the client.
-      const text = render.devModeSummary(result);
-      log(text);
-      void vscode.window.showInformationMessage(text);
-      return;
-    }
-    case 'performance':
-      await reports.show('hotmod performance summary', render.renderPerformance(result));
-      return;
-    case 'memory':
-      await reports.show('hotmod memory report', render.renderMemory(result));
-      return;
-    case 'profile': {
-      // The server opens the HTML report itself (window/showDocument); this is the summary.
-      log(render.profileSummary(result).text);
-      const module = (result as { module?: unknown } | null)?.module;
-      await reports.show(`hotmod profile ${typeof module === 'string' ? module : ''}`.trim(), render.renderProfile(result));
-      return;
-    }
-    case 'status':
-      await reports.show('hotmod status', render.renderStatus(result));
-      return;
+    default:
+      // The profile's HTML report is opened by the server itself (window/showDocument).
+      await reports.show(view.title, view.markdown);
   }
 }
 

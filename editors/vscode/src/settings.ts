@@ -95,13 +95,19 @@ export function serverSettings(
   return out;
 }
 
-/** `initializationOptions` for `initialize`: the settings plus the workspace's trust. */
+/**
+ * Tells the server that this extension shows command results itself, so the
+ * server does not open its own report documents (docs/commands.md).
+ */
+export const CLIENT_ID = { hotmodClient: 'vscode' } as const;
+
+/** `initializationOptions` for `initialize`: the settings, the workspace's trust, who we are. */
 export function initializationOptions(
   raw: Readonly<Record<string, unknown>> | undefined | null,
   trusted: boolean,
   vars: Vars = {},
 ): Record<string, unknown> {
-  return { ...serverSettings(raw, vars), trusted };
+  return { ...serverSettings(raw, vars), trusted, ...CLIENT_ID };
 }
 
 // -- starting the server ------------------------------------------------------

@@ -6,6 +6,7 @@ import {
   UsageError,
   executeParams,
   lensCommandId,
+  presentation,
   specFor,
   targetFromArgument,
 } from '../src/commands';
@@ -115,4 +116,35 @@ test('targets from code lens arguments and other callers', () => {
 test("code lenses run the client's command so that the result is shown", () => {
   assert.equal(lensCommandId('hotmod.reloadModule'), 'hotmod.client.reloadModule');
   assert.equal(lensCommandId('editor.action.showReferences'), 'editor.action.showReferences');
+});
+
+test('results are shown as the server rendered them', () => {
+  const reload = {
+    module: 'shop.cart',
+    found: true,
+    result: { name: 'shop.cart', status: 'error' },
+    dependents: [{ name: 'shop.checkout', status: 'error' }, { name: 'shop.catalog', status: 'ok' }],
+    message: 'Reloaded shop.cart and 2 dependents: 2 failed (shop.cart, shop.checkout)',
+    markdown: '# hotmod: reloaded `shop.cart`\n',
+  };
+  assert.deepEqual(presentation(spec('hotmod.reloadModule'), reload), {
+    message: reload.message,
+    markdown: reload.markdown,
+    failed: 2,
+    title: 'hotmod reload',
+  });
+  const all = presentation(spec('hotmod.reloadAll'), { failed: 3, message: 'm', markdown: '# r\n' });
+  assert.equal(all.failed, 3);
+  const profile = presentation(spec('hotmod.profileModule'), { module: 'shop.report', message: 'p', markdown: 'x' });
+  assert.equal(profile.title, 'hotmod profile shop.report');
+  assert.equal(presentation(spec('hotmod.status'), { message: 's', markdown: 'x' }).title, 'hotmod status');
+});
+
+test('a result without its rendering still shows something readable', () => {
+  for (const result of [null, 'text', [1], { dev_mode: true }]) {
+    const view = presentation(spec('hotmod.toggleDevMode'), result);
+    assert.equal(view.message, 'Toggle Dev Mode: the server sent no message');
+    assert.match(view.markdown, /^# hotmod dev mode\n/);
+    assert.equal(view.failed, 0);
+  }
 });

@@ -31,9 +31,10 @@ const DEFAULTS = {
   trace: { server: 'off' },
 };
 
-test('defaults send nothing but reloadOnSave and trusted, so [tool.hotmod] applies', () => {
-  assert.deepEqual(initializationOptions(DEFAULTS, true), { reloadOnSave: true, trusted: true });
-  assert.deepEqual(initializationOptions(undefined, false), { reloadOnSave: true, trusted: false });
+test('defaults send nothing but reloadOnSave, trusted and who we are, so [tool.hotmod] applies', () => {
+  const id = { hotmodClient: 'vscode' };
+  assert.deepEqual(initializationOptions(DEFAULTS, true), { reloadOnSave: true, trusted: true, ...id });
+  assert.deepEqual(initializationOptions(undefined, false), { reloadOnSave: true, trusted: false, ...id });
 });
 
 test('every setting maps to the key of docs/commands.md', () => {
@@ -56,7 +57,11 @@ test('every setting maps to the key of docs/commands.md', () => {
     reloadOnSave: false,
   };
   assert.deepEqual(Object.keys(set).sort(), [...SERVER_SETTINGS].sort(), 'a setting is missing here');
-  assert.deepEqual(initializationOptions({ ...DEFAULTS, ...set }, true), { ...set, trusted: true });
+  assert.deepEqual(initializationOptions({ ...DEFAULTS, ...set }, true), {
+    ...set,
+    trusted: true,
+    hotmodClient: 'vscode',
+  });
 });
 
 test('client-only settings never reach the server', () => {

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -64,8 +63,8 @@ def _text(lines: list[str]) -> str:
 
 # -- no server needed -----------------------------------------------------------
 def test_plugin_without_server(run_nvim: Any, tmp_path: Path, workspace: Path) -> None:
-    """Commands, setup(), the lsp/ config, trust storage and prompt, result
-    formatting, :checkhealth hotmod and :helptags, in a copy of the plugin
+    """Commands, setup(), the lsp/ config, trust storage and prompt, reports
+    in a float, :checkhealth hotmod and :helptags, in a copy of the plugin
     (:helptags writes doc/tags)."""
     plugin = tmp_path / "plugin-copy"
     shutil.copytree(PLUGIN, plugin, ignore=shutil.ignore_patterns("tags"))
@@ -97,8 +96,9 @@ def test_plugin_without_server(run_nvim: Any, tmp_path: Path, workspace: Path) -
         "slowThresholdMs": 25,
         "devMode": False,
         "trusted": False,
+        "hotmodClient": "nvim",
     }
-    assert d["init_options_preapproved"] == {"trusted": True}
+    assert d["init_options_preapproved"] == {"trusted": True, "hotmodClient": "nvim"}
 
     # trust: one prompt for two buffers of a root, remembered under stdpath('state')
     assert d["trust_store"] == d["state_dir"] + "/hotmod/trust.json"
@@ -114,36 +114,11 @@ def test_plugin_without_server(run_nvim: Any, tmp_path: Path, workspace: Path) -
     errors = [n for n in d["no_server_notifications"] if n["level"] == ERROR]
     assert errors and "no hotmod language server is running" in errors[0]["msg"]
 
-    perf = _text(d["perf_lines"])
-    assert "# hotmod performance" in perf
-    assert "| shop.checkout |" in perf and "8.4 ms" in perf
-    assert "| shop.cart " in perf  # reload counts
-    assert "{" not in perf  # no raw JSON
-    widths = {len(line) for line in d["perf_lines"][2:9]}
-    assert len(widths) == 1, "table columns are aligned"
-    memory = _text(d["memory_lines"])
-    assert "2.0 KB" in memory and memory.index("shop.cart") < memory.index("| shop ")
-    reload = _text(d["reload_lines"])
-    assert "Reloaded shop.cart and 1 dependents" in reload
-    assert "L7 [import-error] ImportError" in reload
-    assert "shop.checkout" in reload
-    profile = _text(d["profile_lines"])
-    assert profile.startswith("# Profile shop.report")
-    assert "HTML report: /cache/hotmod/profiles/shop.report.html" in profile
-    row = r"\|\s+17 \|\s+30\.9 ms \|\s+43\.2% \|\s+1 \|\s+2\.2 MB \| INDEX = build_index"
-    assert re.search(row, profile)
-    assert "|   shop.prices " in profile  # nested under shop.catalog
-    assert "No module named 'org'" in profile
-    assert "shop.report.build_index" in profile and "report.py:7" in profile
-    assert "{" not in profile  # no raw JSON
-    status = _text(d["status_lines"])
-    assert "| broken     | 2" in status and "3.11.7" in status
-    assert "cannot be checked" not in status and "error" not in status
-    broken = _text(d["status_error_lines"])
-    assert "**This folder cannot be checked:** invalid TOML in pyproject.toml" in broken
+    assert d["report_lines"] == ["# hotmod: status", "", "| a | b |", "| --- | --- |"]
+    assert "sent no report" in _text(d["report_missing"])
 
     assert d["float"]["relative"] == "editor"
-    assert d["float"]["lines"] == d["perf_lines"]
+    assert d["float"]["lines"] == d["report_lines"]
     assert d["float"]["filetype"] == "markdown"
     assert d["float_closed"] is True
 
@@ -198,18 +173,24 @@ def test_diagnostics_fix_lenses_commands(run_nvim: Any, workspace: Path) -> None
     assert any(" ms" in t for t in d["cart_lenses"]), d["cart_lenses"]
     assert any(" ms" in t for t in d["cart_lens_virt_text"]), d["cart_lens_virt_text"]
 
-    # commands, shown formatted in a float
+    # running the module's lens shows the reload's report (not just sends it)
+    _steps_ok(run, "lens run")
+    assert _text(d["lens_output"]).startswith("# hotmod: reloaded `shop.cart`")
+
+    # commands: the server's reports, in a float
     _steps_ok(run, ":HotmodStatus", ":HotmodReload", ":HotmodReloadAll", ":HotmodMemory")
     status = _text(d["status_output"])
-    assert "# hotmod status" in status and str(workspace) in status and "| trusted" in status
+    assert "# hotmod: status" in status and str(workspace) in status
+    assert "| Workspace trusted | yes" in status
     reload = _text(d["reload_output"])
-    assert "# Reload shop.cart" in reload and "shop.checkout" in reload
-    assert "import-error" in reload
+    assert reload.startswith("# hotmod: reloaded `shop.cart`") and "shop.checkout" in reload
+    assert "[`shop/cart.py:7:1`]" in reload and "**import-error**" in reload  # the failure's place
     assert d["reload_float"] == "editor"
     reload_all = _text(d["reload_all_output"])
-    assert "5 modules, 2 failed" in reload_all
+    assert "Reloaded 5 modules in " in reload_all
+    assert ": 2 failed (shop.cart, shop.checkout)" in reload_all
     memory = _text(d["memory_output"])
-    assert "# hotmod memory" in memory and "shop" in memory
+    assert "# hotmod: memory report" in memory and "shop" in memory
     for out in ("status_output", "reload_output", "reload_all_output", "memory_output"):
         assert not any(line.lstrip().startswith("{") for line in d[out]), d[out]
 
@@ -217,13 +198,13 @@ def test_diagnostics_fix_lenses_commands(run_nvim: Any, workspace: Path) -> None
     # and the server asked Neovim to open each HTML report
     _steps_ok(run, ":HotmodProfile", "profile report opened")
     profile = _text(d["profile_output"])
-    assert "# Profile shop.cart" in profile and "shop.cart" in profile, profile
+    assert profile.startswith("# hotmod: profile of `shop.cart`"), profile
     # cart is broken: profiled up to the failure
     assert "**error**" in profile and "discount" in profile
     assert "## Hottest lines" in profile and "## Imports" in profile
     assert d["profile_float"] == "editor"
     named = _text(d["profile_named_output"])
-    assert "# Profile shop.catalog" in named and "shop.prices" in named, named
+    assert named.startswith("# hotmod: profile of `shop.catalog`") and "shop.prices" in named, named
     lines = d["profile_output"] + d["profile_named_output"]
     assert not any(line.lstrip().startswith("{") for line in lines)  # rendered, not raw JSON
     assert len(d["opened"]) == 2 and all(
@@ -255,7 +236,7 @@ def test_diagnostics_fix_lenses_commands(run_nvim: Any, workspace: Path) -> None
     # :HotmodPerf names the modules
     _steps_ok(run, ":HotmodPerf")
     perf = _text(d["perf_output"])
-    assert "# hotmod performance" in perf
+    assert "# hotmod: performance summary" in perf
     assert "shop.prices" in perf or "shop.cart" in perf, perf
     assert d["perf_float"] == "editor"
 

@@ -5,7 +5,7 @@
 //   1. the import error shows as a squiggle in shop/cart.py (and its hover);
 //   2. the code lens on line 1 and the status bar item ("2 broken");
 //   3. the code lens and the palette command "hotmod: Reload Module" answer with
-//      a notification;
+//      a notification, whose "Details" open the server's report (failures);
 //   4. "hotmod: Show Status" and "Show Performance Summary" open rendered reports;
 //   5. "hotmod: Restart Server" brings up a new server ("Toggle Dev Mode" answers).
 // Screenshot of (1): docs/img/vscode-diagnostics.png (--no-screenshot: skip).
@@ -330,6 +330,18 @@ try {
     }
   }
 
+  await check('"Details" of the reload shows the server\'s report with the failures', async () => {
+    await page
+      .locator('.notification-toast', { hasText: 'Reloaded shop.cart' })
+      .first()
+      .locator('a.monaco-button, .monaco-button', { hasText: 'Details' })
+      .first()
+      .click();
+    await page.locator('.tab', { hasText: 'hotmod reload' }).first().waitFor();
+    await waitForRendered(['hotmod: reloaded', 'Failures', 'shop/cart.py:7:1', 'import-error']);
+    await page.screenshot({ path: path.join(tmp, 'reload-report.png') });
+  });
+
   await check('palette "hotmod: Show Status" opens the status report', async () => {
     await runCommand('Show Status');
     await page.locator('.tab', { hasText: 'hotmod status' }).first().waitFor();
@@ -346,7 +358,7 @@ try {
   await check('palette "hotmod: Restart Server", then "Toggle Dev Mode" on the new server', async () => {
     await runCommand('Restart Server');
     await runCommand('Toggle Dev Mode'); // waits for the restart to finish
-    await page.locator('.notification-toast', { hasText: 'hotmod: dev mode on' }).first().waitFor();
+    await page.locator('.notification-toast', { hasText: 'Dev mode is now on' }).first().waitFor();
     await page.locator('.statusbar-item', { hasText: 'hotmod: 2 broken' }).first().waitFor();
   });
   passed = true;

@@ -1,8 +1,7 @@
 --- The :Hotmod* commands: `workspace/executeCommand` on the hotmod client,
---- results shown formatted (ui.lua), server errors via vim.notify.
+--- results shown as the server rendered them (their `markdown`, in ui.lua),
+--- server errors via vim.notify.
 local M = {}
-
-local format = require('hotmod.format')
 
 --- The hotmod client of `bufnr`, else any hotmod client.
 --- @param bufnr? integer
@@ -122,14 +121,25 @@ local function module_target(module, ex_command)
   return { uri = uri }
 end
 
---- Run `command` and show its result, as `render(result)` lines, in a float.
+--- The lines of a result's report: the server renders every command's
+--- result as Markdown (its `markdown` field, docs/commands.md).
+--- @param result any
+--- @return string[]
+function M.report_lines(result)
+  local markdown = type(result) == 'table' and result.markdown or nil
+  if type(markdown) ~= 'string' then
+    return { '# hotmod', '', 'The server sent no report (is it older than this plugin?)' }
+  end
+  return vim.split((markdown:gsub('\n$', '')), '\n', { plain = true })
+end
+
+--- Run `command` and show the report of its result in a float.
 --- @param command string
 --- @param argument table
 --- @param title string
---- @param render fun(result: any): string[]
-local function show(command, argument, title, render)
+local function show(command, argument, title)
   M.execute(command, argument, function(result)
-    require('hotmod.ui').show(title, render(result))
+    require('hotmod.ui').show(title, M.report_lines(result))
   end)
 end
 
@@ -138,20 +148,16 @@ end
 function M.reload(module)
   local argument = module_target(module, 'HotmodReload')
   if argument then
-    show('hotmod.reloadModule', argument, 'hotmod: reload', format.reload_module)
+    show('hotmod.reloadModule', argument, 'hotmod: reload')
   end
 end
 
 function M.reload_all()
-  show('hotmod.reloadAll', scope(), 'hotmod: reload all', function(result)
-    return format.report(result, 'Reload all')
-  end)
+  show('hotmod.reloadAll', scope(), 'hotmod: reload all')
 end
 
 function M.refresh()
-  show('hotmod.refresh', scope(), 'hotmod: refresh', function(result)
-    return format.report(result, 'Refresh')
-  end)
+  show('hotmod.refresh', scope(), 'hotmod: refresh')
 end
 
 --- :HotmodDevMode [on|off]
@@ -168,16 +174,16 @@ function M.dev_mode(arg)
   end
   M.execute('hotmod.toggleDevMode', argument, function(result)
     M.last_dev_mode = result and result.dev_mode
-    notify(('hotmod: dev mode %s'):format(result and result.dev_mode and 'on' or 'off'))
+    notify('hotmod: ' .. tostring(result and result.message or 'dev mode toggled'))
   end)
 end
 
 function M.perf()
-  show('hotmod.performanceSummary', scope(), 'hotmod: performance', format.performance)
+  show('hotmod.performanceSummary', scope(), 'hotmod: performance')
 end
 
 function M.memory()
-  show('hotmod.memoryReport', scope(), 'hotmod: memory', format.memory)
+  show('hotmod.memoryReport', scope(), 'hotmod: memory')
 end
 
 --- :HotmodProfile [module]: profile one import of a module (default: the
@@ -195,13 +201,21 @@ function M.profile(module, opts)
   if opts.open ~= nil then
     argument.open = opts.open
   end
-  show('hotmod.profileModule', argument, 'hotmod: profile', function(result)
-    return format.profile(result or {})
-  end)
+  show('hotmod.profileModule', argument, 'hotmod: profile')
 end
 
 function M.status()
-  show('hotmod.status', scope(), 'hotmod: status', format.status)
+  show('hotmod.status', scope(), 'hotmod: status')
+end
+
+--- Code lenses name the server's commands (`hotmod.reloadModule` with
+--- `{module = ...}`): run them here so that the result is shown, as for
+--- :HotmodReload (Neovim would send them itself and drop the result).
+--- @param command lsp.Command
+function M.run_lens(command)
+  local argument = (command.arguments or {})[1]
+  local titles = { ['hotmod.reloadModule'] = 'hotmod: reload', ['hotmod.profileModule'] = 'hotmod: profile' }
+  show(command.command, type(argument) == 'table' and argument or {}, titles[command.command] or 'hotmod')
 end
 
 --- :HotmodTrust / :HotmodUntrust: remember the answer for the current

@@ -62,7 +62,9 @@ function M.root_dir(bufnr, on_dir)
   end)
 end
 
---- Sends `trusted` with the settings in initializationOptions.
+--- Sends `trusted` with the settings in initializationOptions, and
+--- `hotmodClient`: this plugin shows command results itself, so the server
+--- does not open report documents of its own (docs/commands.md).
 --- @param params lsp.InitializeParams
 --- @param config vim.lsp.ClientConfig
 function M.before_init(params, config)
@@ -73,6 +75,7 @@ function M.before_init(params, config)
   end
   options = vim.deepcopy(options)
   options.trusted = config.root_dir ~= nil and trust.is_trusted(config.root_dir)
+  options.hotmodClient = 'nvim'
   params.initializationOptions = options
 end
 
@@ -210,6 +213,15 @@ function M.default_config()
     handlers = {
       ['hotmod/status'] = M.on_status,
       ['workspace/codeLens/refresh'] = M.on_codelens_refresh,
+    },
+    -- the commands of the server's code lenses, run so that the result shows
+    commands = {
+      ['hotmod.reloadModule'] = function(command)
+        require('hotmod.commands').run_lens(command)
+      end,
+      ['hotmod.profileModule'] = function(command)
+        require('hotmod.commands').run_lens(command)
+      end,
     },
     before_init = M.before_init,
     on_init = M.on_init,

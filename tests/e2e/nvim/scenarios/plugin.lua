@@ -1,5 +1,5 @@
 -- The parts of the plugin that need no running server: commands, setup(),
--- the LSP config, trust storage and prompt, formatting, :checkhealth, help.
+-- the LSP config, trust storage and prompt, reports in a float, :checkhealth, help.
 return function(H)
   local D = H.data
   local hotmod_exe = vim.env.HOTMOD_EXE
@@ -100,102 +100,13 @@ return function(H)
   vim.cmd('HotmodPerf')
   D.no_server_notifications = vim.deepcopy(H.notifications)
 
-  -- formatting of results (the contract's shapes)
-  local format = require('hotmod.format')
-  D.perf_lines = format.performance({
-    total_scans = 2,
-    average_scan_ms = 3.25,
-    total_loads = 10,
-    average_load_ms = 1.5,
-    slowest = {
-      { module = 'shop.checkout', load_ms = 8.4, self_ms = 5.9 },
-      { module = 'shop', load_ms = 31.0, self_ms = 31.0 },
-    },
-    reload_counts = { ['shop.cart'] = 3, shop = 1 },
-    slow_loads = {},
-    slow_threshold_ms = 50,
-    message = '',
-  })
-  D.memory_lines = format.memory({
-    modules = { { module = 'shop.cart', bytes = 2048 }, { module = 'shop', bytes = 10 } },
-    total_bytes = 2058,
-    total_kb = 2.0,
-    total_mb = 0.0,
-    loaded_modules = 5,
-    message = 'ok',
-  })
-  D.reload_lines = format.reload_module({
-    module = 'shop.cart',
-    found = true,
-    message = 'Reloaded shop.cart and 1 dependents: 2 failed',
-    result = {
-      name = 'shop.cart',
-      status = 'error',
-      load_ms = 2.3,
-      self_ms = 1.8,
-      memory_bytes = 182,
-      diagnostics = {
-        { line = 7, code = 'import-error', message = "ImportError: cannot import name 'discount'" },
-      },
-    },
-    dependents = {
-      { name = 'shop.checkout', status = 'error', load_ms = 8.4, self_ms = 5.9, memory_bytes = 0, diagnostics = {} },
-    },
-  })
-  D.profile_lines = format.profile({
-    module = 'shop.report',
-    path = ws .. '/shop/report.py',
-    status = 'ok',
-    error = vim.NIL,
-    total_ms = 71.5,
-    memory_traced = true,
-    lines = {
-      { line = 17, hits = 1, ms = 30.9, self_ms = 30.9, bytes = 2291400, self_bytes = 2291400, text = 'INDEX = build_index(20000)' },
-      { line = 18, hits = 1, ms = 23.0, self_ms = 1.1, bytes = 680276, self_bytes = 26916, text = 'TEMPLATES = load_templates()' },
-    },
-    imports = {
-      {
-        name = 'shop.catalog', path = ws .. '/shop/catalog.py', project = true, line = 4,
-        ms = 2.0, self_ms = 1.1, bytes = 16722, error = vim.NIL,
-        children = {
-          { name = 'shop.prices', path = ws .. '/shop/prices.py', project = true, line = 3,
-            ms = 0.8, self_ms = 0.8, bytes = 4620, error = vim.NIL, children = {} },
-        },
-      },
-      { name = 'org', path = vim.NIL, project = false, line = 60, ms = 1.6, self_ms = 1.6, bytes = 0,
-        error = "ModuleNotFoundError: No module named 'org'", children = {} },
-    },
-    functions = {
-      { name = 'shop.report.build_index', path = ws .. '/shop/report.py', line = 7, calls = 1, ms = 30.0, self_ms = 12.0 },
-    },
-    calls = { name = 'import shop.report', kind = 'root', children = {} },
-    truncated = false,
-    html = '/cache/hotmod/profiles/shop.report.html',
-    message = 'Profiled shop.report (ok): 71.5 ms; hottest line 17 (30.9 ms)',
-  })
-  D.status_lines = format.status({
-    version = '0.1.0',
-    trusted = true,
-    root = ws,
-    python = '/usr/bin/python3',
-    python_version = '3.11.7',
-    module_count = 5,
-    broken_count = 2,
-    worker_pid = 123,
-    dev_mode = false,
-    last_check_ms = 12.5,
-    last_check_at = vim.NIL,
-    error = vim.NIL,
-  })
-  D.status_error_lines = format.status({
-    version = '0.1.0',
-    root = ws,
-    module_count = vim.NIL,
-    error = 'invalid TOML in pyproject.toml',
-  })
+  -- a result's report: the server's markdown, line by line
+  local commands = require('hotmod.commands')
+  D.report_lines = commands.report_lines({ markdown = '# hotmod: status\n\n| a | b |\n| --- | --- |\n' })
+  D.report_missing = commands.report_lines({ dev_mode = true })
 
   -- ui: a float with the lines, closed by q
-  require('hotmod.ui').show('hotmod: test', D.perf_lines)
+  require('hotmod.ui').show('hotmod: test', D.report_lines)
   local last = require('hotmod.ui').last
   D.float = {
     relative = vim.api.nvim_win_get_config(last.winid).relative,

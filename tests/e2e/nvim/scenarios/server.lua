@@ -113,6 +113,13 @@ return function(H)
   D.cart_lenses = lens_titles(cart)
   D.cart_lens_virt_text = virt_text(cart)
 
+  -- the lens on line 1 reloads the module and shows the report
+  D.lens_output = shown(
+    'lens run',
+    'lua vim.api.nvim_win_set_cursor(0, { 1, 0 }); vim.lsp.codelens.run()',
+    'hotmod: reload'
+  )
+
   -- commands (the current buffer is cart.py)
   D.status_output = shown(':HotmodStatus', 'HotmodStatus', 'hotmod: status')
   D.reload_output, D.reload_float = shown(':HotmodReload', 'HotmodReload', 'hotmod: reload')
