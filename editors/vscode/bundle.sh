@@ -12,9 +12,10 @@
 # them, transitive ones included), as wheels from PyPI for TARGET and CPython
 # 3.11+: pure Python or the stable ABI (abi3), so one bundle serves every
 # Python 3.11+; a wheel built for one CPython version only gets the extension
-# modules of 3.12-3.14 added beside its own. They are re-installed only when
-# the lock file or the target changes (pip's own cache keeps the downloads:
-# PIP_CACHE_DIR); hotmod itself is installed from this checkout every time.
+# modules of 3.12-3.14 added beside its own. The wheels are downloaded once
+# per lock file and target into HOTMOD_WHEELHOUSE (default
+# ~/.cache/hotmod-vsix-wheels) and re-installed only when the lock file or the
+# target changes; hotmod itself is installed from this checkout every time.
 # Environment: PYTHON, a Python 3.11+ with pip (default: the repository's
 # .venv/bin/python, else python3).
 set -euo pipefail
@@ -73,38 +74,44 @@ case $target in
 esac
 platform_args=()
 for p in "${platforms[@]}"; do platform_args+=(--platform "$p"); done
-wheels() { # wheels VERSION DIR: the locked wheels for TARGET and CPython VERSION
-  pip download --quiet --no-deps --only-binary=:all: --implementation cp --python-version "$1" \
-    "${platform_args[@]}" --dest "$2" -r "$lock"
-}
-
 want="$(sha256sum "$lock" | cut -d' ' -f1) $target"
+# The locked wheels of TARGET for each CPython, downloaded once per lock file
+# and target: later builds (and CI runs on the same machine) install them
+# without the network.
+wheelhouse=${HOTMOD_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/hotmod-vsix-wheels}/${want:0:16}-$target
+if [ ! -f "$wheelhouse/.complete" ]; then
+  say "downloading the wheels of $lock for $target into $wheelhouse"
+  rm -rf "$wheelhouse"
+  for version in 3.11 3.12 3.13 3.14; do
+    if ! pip download --quiet --no-deps --only-binary=:all: --implementation cp --python-version "$version" \
+      "${platform_args[@]}" --dest "$wheelhouse/$version" -r "$lock"; then
+      [ "$version" = 3.11 ] && { say "no wheels for $target"; exit 1; }
+      say "no complete set of wheels for CPython $version on $target"
+    fi
+  done
+  touch "$wheelhouse/.complete"
+fi
+
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   say "dependencies for $target already in $libs ($lock unchanged)"
 else
   say "installing $lock for $target into $libs"
   rm -rf "$libs"
   mkdir -p "$libs"
-  pip install --quiet --no-compile --no-deps --only-binary=:all: --implementation cp --python-version 3.11 \
-    "${platform_args[@]}" --target "$libs" -r "$lock"
+  pip install --quiet --no-index --find-links "$wheelhouse/3.11" --no-compile --no-deps --only-binary=:all: \
+    --implementation cp --python-version 3.11 "${platform_args[@]}" --target "$libs" -r "$lock"
   # A wheel built for CPython 3.11 only (not abi3) would leave 3.12+ without
   # its extension modules: add theirs, which have their own file names.
-  tmp=$(mktemp -d)
-  for version in 3.12 3.13 3.14; do
-    mkdir -p "$tmp/$version"
-    wheels "$version" "$tmp/$version" 2>/dev/null || say "no complete set of wheels for CPython $version on $target"
-    for wheel in "$tmp/$version"/*-cp3*-cp3*.whl; do
-      [ -e "$wheel" ] || continue
-      "$python" - "$wheel" "$libs" <<'EOF'
+  for wheel in "$wheelhouse"/3.1[2-9]/*-cp3*-cp3*.whl; do
+    [ -e "$wheel" ] || continue
+    "$python" - "$wheel" "$libs" <<'EOF'
 import sys, zipfile
 wheel, libs = sys.argv[1:]
 with zipfile.ZipFile(wheel) as z:
     z.extractall(libs, [n for n in z.namelist() if n.endswith((".so", ".pyd"))])
 EOF
-      say "added the extension modules of $(basename "$wheel")"
-    done
+    say "added the extension modules of $(basename "$wheel")"
   done
-  rm -rf "$tmp"
   echo "$want" > "$stamp"
 fi
 
