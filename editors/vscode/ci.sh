@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The VS Code extension's CI: npm ci, compile, lint, unit tests, package.
-# Needs Node 20+ and npm; the network only for `npm ci` (the npm registry).
+# The VS Code extension's CI: npm ci, compile, lint, unit tests, the bundled
+# server (bundle.sh: hotmod and its dependencies from PyPI), package.
+#   ci.sh [--target TARGET]   a `vsce package --target` name (default: this machine's)
+# Needs Node 20+ and npm, and a Python 3.11+ with pip (bundle.sh); the network
+# only for `npm ci` (the npm registry) and bundle.sh (PyPI), both cached.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,8 +43,9 @@ fi
 step "compile" npm run --silent compile
 step "lint" npm run --silent lint
 step "unit tests" npm test --silent
+step "bundled server" ./bundle.sh "$@"
 rm -f ./*.vsix
-step "package" npx --no vsce package --no-dependencies
+step "package" npm run --silent vsix
 vsix=$(ls ./*.vsix)
 echo "== vscode: built $vsix ($(du -k "$vsix" | cut -f1) KB): $(unzip -Z1 "$vsix" 2>/dev/null | grep -c '^extension/' || echo '?') files under extension/"
 echo "== vscode: all steps ok in $((SECONDS - total)) s"

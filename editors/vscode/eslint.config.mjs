@@ -20,6 +20,11 @@ export default tseslint.config(
     },
   },
   {
+    // The logic shared by the VS Code glue is unit-tested under plain node.
+    files: ['src/settings.ts', 'src/launch.ts', 'src/commandSpecs.ts', 'src/statusView.ts', 'src/errors.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'keep this module vscode-free (unit-tested under node)' }], patterns: ['vscode-languageclient*'] }] },
+  },
+  {
     // node:test's test() returns a promise that the runner itself awaits.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-floating-promises': 'off' },

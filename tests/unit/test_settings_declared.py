@@ -121,10 +121,16 @@ def expected_property(each: Setting) -> dict[str, Any]:
     return prop
 
 
-def _manifest_properties() -> dict[str, dict[str, Any]]:
+def _manifest_categories() -> dict[str, dict[str, dict[str, Any]]]:
+    """The manifest's settings, by category title: the server's category is titled
+    like the extension (the extension sends exactly these), its own "Language Server"."""
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    properties: dict[str, dict[str, Any]] = manifest["contributes"]["configuration"]["properties"]
-    return properties
+    categories: list[dict[str, Any]] = manifest["contributes"]["configuration"]
+    return {c["title"]: c["properties"] for c in categories}
+
+
+def _manifest_properties() -> dict[str, dict[str, Any]]:
+    return {k: v for props in _manifest_categories().values() for k, v in props.items()}
 
 
 CLIENT_SETTINGS = [s for s in (*ENGINE_SETTINGS, *SERVER_SETTINGS) if not s.initialization_only]
@@ -148,16 +154,18 @@ def test_the_vscode_manifest_declares_each_setting_as_its_declaration_says(
     assert not {"minimum", "exclusiveMinimum", "enum"} - expected.keys() & prop.keys()
 
 
-def test_the_manifest_has_no_server_setting_the_server_does_not_declare() -> None:
-    declared_names = {f"hotmod.{s.client}" for s in CLIENT_SETTINGS}
-    others = set(_manifest_properties()) - declared_names
-    # What is left is the extension's own (hotmod.interpreter, ...): never a name
-    # the server knows by another route, and never trust (workspace trust decides it).
+def test_the_manifests_server_category_is_exactly_the_declared_settings() -> None:
+    categories = _manifest_categories()
+    assert list(categories) == ["hotmod", "Language Server"]
+    assert set(categories["hotmod"]) == {f"hotmod.{s.client}" for s in CLIENT_SETTINGS}
+    # The extension's own settings (hotmod.interpreter, ...): never a name the
+    # server knows by another route, and never trust (workspace trust decides it).
     server_words = {camel_case(s.key) for s in (*declared(Config), *SERVER_SETTINGS)} | {
         s.key for s in (*declared(Config), *SERVER_SETTINGS)
     }
-    assert {o for o in others if o.removeprefix("hotmod.") in server_words} == set()
-    assert others  # the client-only settings are still there to be told apart
+    own = {name.removeprefix("hotmod.") for name in categories["Language Server"]}
+    assert own & server_words == set()
+    assert own  # the client-only settings are still there to be told apart
 
 
 # -- the docs ------------------------------------------------------------------------

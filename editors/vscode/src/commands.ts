@@ -1,187 +1,143 @@
-// The palette commands, how each becomes a `workspace/executeCommand` request, and
-// what of its result is shown (the server renders it: `message` and `markdown`).
-// No `vscode` import here: this module is unit-tested under plain node.
+// The palette commands: each server command runs as a `workspace/executeCommand`
+// request and its result (rendered by the server) is shown; plus the
+// extension's own Restart Server and Show Output.
 
-/** How a command's result is shown. */
-export type ResultKind =
-  | 'reload'
-  | 'reloadAll'
-  | 'refresh'
-  | 'devMode'
-  | 'performance'
-  | 'memory'
-  | 'profile'
-  | 'status';
+import * as vscode from 'vscode';
+import { LanguageClient, ResponseError } from 'vscode-languageclient/node';
 
-export interface ServerCommandSpec {
-  /** Client-side command id (VS Code command palette). */
-  id: string;
-  /** The server's command (docs/commands.md). */
-  server: string;
-  /** Palette title, shown as "hotmod: <title>". */
-  title: string;
-  /** `file`: needs a module (a file URI or a module name); `folder`: a workspace folder. */
-  target: 'file' | 'folder';
-  result: ResultKind;
+import {
+  CLIENT_COMMANDS,
+  InvocationContext,
+  SERVER_COMMANDS,
+  ServerCommandSpec,
+  Target,
+  UsageError,
+  executeParams,
+  presentation,
+  targetFromArgument,
+} from './commandSpecs';
+import { errorText } from './errors';
+import { Reports } from './reports';
+import { Server } from './server';
+
+const INVALID_PARAMS = -32602;
+const INTERNAL_ERROR = -32603;
+
+/** What the commands act on. */
+export interface CommandTargets {
+  log: vscode.LogOutputChannel;
+  server: Server;
+  reports: Reports;
 }
 
-/**
- * Client-side ids differ from the server's: vscode-languageclient registers the
- * server's own ids (from `executeCommandProvider.commands`) as VS Code commands
- * that forward to the server and drop the result.
- */
-export const SERVER_COMMANDS: readonly ServerCommandSpec[] = [
-  { id: 'hotmod.client.reloadModule', server: 'hotmod.reloadModule', title: 'Reload Module', target: 'file', result: 'reload' },
-  { id: 'hotmod.client.reloadAll', server: 'hotmod.reloadAll', title: 'Reload All Modules', target: 'folder', result: 'reloadAll' },
-  { id: 'hotmod.client.refresh', server: 'hotmod.refresh', title: 'Refresh Modules (rescan the workspace)', target: 'folder', result: 'refresh' },
-  { id: 'hotmod.client.toggleDevMode', server: 'hotmod.toggleDevMode', title: 'Toggle Dev Mode', target: 'folder', result: 'devMode' },
-  { id: 'hotmod.client.performanceSummary', server: 'hotmod.performanceSummary', title: 'Show Performance Summary', target: 'folder', result: 'performance' },
-  { id: 'hotmod.client.memoryReport', server: 'hotmod.memoryReport', title: 'Show Memory Report', target: 'folder', result: 'memory' },
-  { id: 'hotmod.client.profileModule', server: 'hotmod.profileModule', title: 'Profile Module', target: 'file', result: 'profile' },
-  { id: 'hotmod.client.status', server: 'hotmod.status', title: 'Show Status', target: 'folder', result: 'status' },
-];
-
-/** Commands of the extension itself (no server request). */
-export const CLIENT_COMMANDS = [
-  { id: 'hotmod.client.restartServer', title: 'Restart Server' },
-  { id: 'hotmod.client.showOutput', title: 'Show Output' },
-] as const;
-
-export function specFor(id: string): ServerCommandSpec | undefined {
-  return SERVER_COMMANDS.find((spec) => spec.id === id || spec.server === id);
+export function registerCommands(hotmod: CommandTargets): vscode.Disposable[] {
+  const [restartCommand, showOutputCommand] = CLIENT_COMMANDS;
+  return [
+    ...SERVER_COMMANDS.map((spec) =>
+      vscode.commands.registerCommand(spec.id, (argument: unknown) => runServerCommand(hotmod, spec, argument)),
+    ),
+    vscode.commands.registerCommand(restartCommand.id, () => hotmod.server.restart('restart requested')),
+    vscode.commands.registerCommand(showOutputCommand.id, () => hotmod.log.show(true)),
+  ];
 }
 
-/** A problem the user can fix (no file open, ...): shown as a warning, not an error. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-/** What the command is about, when the caller said it (menus pass a URI, lenses an object). */
-export interface Target {
-  uri?: string;
-  module?: string;
-}
-
-export interface InvocationContext {
-  /** What the command was invoked with, already turned into a Target (or nothing). */
-  explicit?: Target;
-  /** URI of the active editor's document, when it is a file. */
-  activeFileUri?: string;
-  /** Its language id. */
-  activeLanguageId?: string;
-  /** URI of the workspace folder of the active document. */
-  activeFolderUri?: string;
-}
-
-/** Reads a Target out of an argument from a code lens or another extension. */
-export function targetFromArgument(argument: unknown): Target | undefined {
-  if (typeof argument === 'string' && argument !== '') {
-    return argument.includes(':') ? { uri: argument } : { module: argument };
-  }
-  if (argument === null || typeof argument !== 'object') {
+async function runServerCommand(hotmod: CommandTargets, spec: ServerCommandSpec, argument: unknown): Promise<unknown> {
+  const client = await hotmod.server.running();
+  if (client === undefined) {
+    void vscode.window
+      .showErrorMessage('hotmod: the server is not running.', 'Restart Server', 'Show Output')
+      .then((choice) => {
+        if (choice === 'Restart Server') {
+          void hotmod.server.restart('restart requested');
+        } else if (choice === 'Show Output') {
+          hotmod.log.show(true);
+        }
+      });
     return undefined;
   }
-  const record = argument as Record<string, unknown>;
-  if (typeof record.module === 'string' && record.module !== '') {
-    return { module: record.module };
+  let params;
+  try {
+    params = executeParams(spec, invocationContext(client, argument));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      void vscode.window.showWarningMessage(error.message);
+      return undefined;
+    }
+    throw error;
   }
-  if (typeof record.uri === 'string' && record.uri !== '') {
-    return { uri: record.uri };
-  }
-  return undefined;
-}
-
-/** The single object argument the server command takes (docs/commands.md). */
-export function serverArgument(spec: ServerCommandSpec, ctx: InvocationContext): Record<string, unknown> {
-  const explicit = ctx.explicit;
-  if (spec.target === 'file') {
-    if (explicit?.module) {
-      return { module: explicit.module };
-    }
-    if (explicit?.uri) {
-      return { uri: explicit.uri };
-    }
-    if (ctx.activeFileUri && (ctx.activeLanguageId === undefined || ctx.activeLanguageId === 'python')) {
-      return { uri: ctx.activeFileUri };
-    }
-    throw new UsageError(
-      spec.result === 'profile'
-        ? 'hotmod: open a Python file of the workspace to profile its import.'
-        : 'hotmod: open a Python file of the workspace to reload it (or run "hotmod: Reload All Modules").',
+  let result: unknown;
+  try {
+    result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `hotmod: ${spec.title}` },
+      () => client.sendRequest('workspace/executeCommand', params),
     );
+  } catch (error) {
+    reportCommandError(hotmod.log, spec, error);
+    return undefined;
   }
-  if (explicit?.uri) {
-    return { uri: explicit.uri };
+  await showResult(hotmod, spec, result);
+  return result;
+}
+
+function invocationContext(client: LanguageClient, argument: unknown): InvocationContext {
+  const asUri = (uri: vscode.Uri): string => client.code2ProtocolConverter.asUri(uri);
+  const explicit: Target | undefined =
+    argument instanceof vscode.Uri ? { uri: asUri(argument) } : targetFromArgument(argument);
+  const context: InvocationContext = { explicit };
+  const document = vscode.window.activeTextEditor?.document;
+  if (document?.uri.scheme === 'file') {
+    context.activeFileUri = asUri(document.uri);
+    context.activeLanguageId = document.languageId;
+    const folder = vscode.workspace.getWorkspaceFolder(document.uri);
+    if (folder) {
+      context.activeFolderUri = asUri(folder.uri);
+    }
   }
-  if (ctx.activeFolderUri) {
-    return { uri: ctx.activeFolderUri };
+  return context;
+}
+
+function reportCommandError(log: vscode.LogOutputChannel, spec: ServerCommandSpec, error: unknown): void {
+  const message = errorText(error);
+  log.warn(`${spec.server} failed: ${message}`);
+  if (error instanceof ResponseError && error.code === INVALID_PARAMS) {
+    void vscode.window.showWarningMessage(`hotmod: ${message}`);
+  } else if (error instanceof ResponseError && error.code === INTERNAL_ERROR) {
+    // The server has shown this failure itself (window/showMessage).
+  } else {
+    void vscode.window.showErrorMessage(`hotmod: ${spec.title} failed: ${message}`, 'Show Output').then((choice) => {
+      if (choice) {
+        log.show(true);
+      }
+    });
   }
-  return {};
 }
 
-export interface ExecuteCommandParams {
-  command: string;
-  arguments: unknown[];
-}
-
-/** The `workspace/executeCommand` params for a palette command. */
-export function executeParams(spec: ServerCommandSpec, ctx: InvocationContext): ExecuteCommandParams {
-  return { command: spec.server, arguments: [serverArgument(spec, ctx)] };
-}
-
-/**
- * Code lenses name the server's command (`hotmod.reloadModule`); run the
- * client's instead so that the result is shown. Others are left alone.
- */
-export function lensCommandId(command: string): string {
-  const spec = SERVER_COMMANDS.find((s) => s.server === command);
-  return spec ? spec.id : command;
-}
-
-/** What the extension shows of a command's result; the server has rendered it. */
-export interface Presentation {
-  /** One line, for a notification. */
-  message: string;
-  /** The whole report, shown in the markdown preview. */
-  markdown: string;
-  /** Modules that failed to import (reloads): offers "Show Problems". */
-  failed: number;
-  /** The report's tab. */
-  title: string;
-}
-
-const REPORT_TITLES: Record<ResultKind, string> = {
-  reload: 'hotmod reload',
-  reloadAll: 'hotmod reload all',
-  refresh: 'hotmod refresh',
-  devMode: 'hotmod dev mode',
-  performance: 'hotmod performance summary',
-  memory: 'hotmod memory report',
-  profile: 'hotmod profile',
-  status: 'hotmod status',
-};
-
-/** Reads a result defensively: it comes from another process (docs/commands.md). */
-export function presentation(spec: ServerCommandSpec, result: unknown): Presentation {
-  const record = isRecord(result) ? result : {};
-  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
-  const message = text(record.message) ?? `${spec.title}: the server sent no message`;
-  const markdown = text(record.markdown) ?? `# ${REPORT_TITLES[spec.result]}\n\n${message}\n`;
-  let failed = 0;
-  if (spec.result === 'reload') {
-    const modules = [record.result, ...(Array.isArray(record.dependents) ? record.dependents : [])];
-    failed = modules.filter((m) => isRecord(m) && m.status === 'error').length;
-  } else if (typeof record.failed === 'number') {
-    failed = record.failed;
+async function showResult(hotmod: CommandTargets, spec: ServerCommandSpec, result: unknown): Promise<void> {
+  const view = presentation(spec, result);
+  hotmod.log.info(view.message);
+  switch (spec.result) {
+    case 'reload':
+    case 'reloadAll':
+    case 'refresh':
+      notify(view.message, view.failed, () => hotmod.reports.show(view.title, view.markdown));
+      return;
+    case 'devMode':
+      void vscode.window.showInformationMessage(view.message);
+      return;
+    default:
+      // The profile's HTML report is opened by the server itself (window/showDocument).
+      await hotmod.reports.show(view.title, view.markdown);
   }
-  const module = spec.result === 'profile' ? text(record.module) : undefined;
-  const title = module ? `${REPORT_TITLES[spec.result]} ${module}` : REPORT_TITLES[spec.result];
-  return { message, markdown, failed, title };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+/** An information message with "Details" (and "Show Problems" when something broke). */
+function notify(text: string, failed: number, details: () => Promise<void>): void {
+  const actions = failed > 0 ? ['Details', 'Show Problems'] : ['Details'];
+  void vscode.window.showInformationMessage(text, ...actions).then((choice) => {
+    if (choice === 'Details') {
+      void details();
+    } else if (choice === 'Show Problems') {
+      void vscode.commands.executeCommand('workbench.actions.view.problems');
+    }
+  });
 }

@@ -1,29 +1,48 @@
-// VS Code settings -> what the server is told, and how the server is started.
+// VS Code settings -> what the server is told.
+// The settings are declared once, in package.json's `contributes.configuration`
+// (checked against the server's own declarations by
+// tests/unit/test_settings_declared.py): its category titled like the extension
+// holds the server's settings, the "Language Server" category the extension's
+// own. Everything here is derived from that manifest.
 // No `vscode` import here: this module is unit-tested under plain node.
 
-/** The server's settings (docs/commands.md), in the order of that table. */
-export const SERVER_SETTINGS = [
-  'moduleDirs',
-  'exclude',
-  'python',
-  'env',
-  'importTimeoutS',
-  'memoryLimitMb',
-  'slowThresholdMs',
-  'devMode',
-  'traceMemory',
-  'sideEffects',
-  'history',
-  'historyKeep',
-  'regressionRatio',
-  'regressionMinMs',
-  'reloadOnSave',
-] as const;
+/** The title of the manifest's category of the extension's own settings (never sent). */
+export const CLIENT_CATEGORY = 'Language Server';
+const SECTION = 'hotmod';
 
-export type ServerSettingKey = (typeof SERVER_SETTINGS)[number];
+export interface DeclaredSettings {
+  /** The server's settings, by the names it knows them (`moduleDirs`, ...), in manifest order. */
+  readonly server: readonly string[];
+  /** The extension's own settings (`interpreter`, ...): never sent to the server. */
+  readonly client: readonly string[];
+  /** Each setting's declared default, by name. */
+  readonly defaults: Readonly<Record<string, unknown>>;
+}
 
-/** Settings of this extension only: never sent to the server. */
-export const CLIENT_SETTINGS = ['interpreter', 'trace.server'] as const;
+interface Category {
+  title?: unknown;
+  properties?: Record<string, { default?: unknown }>;
+}
+
+/** Reads the settings out of the extension's package.json. */
+export function declaredSettings(manifest: unknown): DeclaredSettings {
+  const raw = (manifest as { contributes?: { configuration?: unknown } } | undefined)?.contributes?.configuration;
+  const categories = (Array.isArray(raw) ? raw : [raw]) as Category[];
+  const server: string[] = [];
+  const client: string[] = [];
+  const defaults: Record<string, unknown> = {};
+  for (const category of categories) {
+    for (const [key, schema] of Object.entries(category?.properties ?? {})) {
+      const name = key.slice(SECTION.length + 1);
+      (category.title === CLIENT_CATEGORY ? client : server).push(name);
+      defaults[name] = schema.default;
+    }
+  }
+  if (server.length === 0 || client.length === 0) {
+    throw new Error(`package.json declares no ${server.length === 0 ? 'server' : 'client'} settings`);
+  }
+  return { server, client, defaults };
+}
 
 export interface Vars {
   /** Path of the (first) workspace folder, for `${workspaceFolder}`. */
@@ -63,34 +82,47 @@ function isEmpty(value: unknown): boolean {
   return false;
 }
 
+/** The server setting that is a path (expanded like `hotmod.interpreter`). */
+export const PYTHON_SETTING = 'python';
+
+export interface SettingsContext extends Vars {
+  /**
+   * The project's interpreter to send when `python` is not set: the Python
+   * extension's selected interpreter when the server runs on another one.
+   */
+  projectPython?: string;
+}
+
 /**
  * The `hotmod` configuration section as the server should see it.
  *
  * Only the server's keys are kept, and unset values (`null`, `""`, `[]`, `{}`)
  * are left out so that the workspace's `[tool.hotmod]` table and the server's
  * own defaults apply: VS Code reports every declared setting, defaults
- * included, and a default sent here would override `pyproject.toml`.
- * `reloadOnSave` is a server-only switch and is always sent.
+ * included, and a default sent here would override `pyproject.toml`. That is
+ * why the engine's settings are declared with empty defaults; a server switch
+ * with a real default (`reloadOnSave`) is always sent, its default when VS Code
+ * did not report it.
  */
 export function serverSettings(
+  declared: DeclaredSettings,
   raw: Readonly<Record<string, unknown>> | undefined | null,
-  vars: Vars = {},
+  context: SettingsContext = {},
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const source = raw ?? {};
-  for (const key of SERVER_SETTINGS) {
-    let value = source[key];
-    if (key === 'reloadOnSave') {
-      out[key] = typeof value === 'boolean' ? value : true;
-      continue;
-    }
+  for (const key of declared.server) {
+    let value = source[key] ?? declared.defaults[key];
     if (isEmpty(value)) {
       continue;
     }
-    if (key === 'python' && typeof value === 'string') {
-      value = expandVars(value, vars);
+    if (key === PYTHON_SETTING && typeof value === 'string') {
+      value = expandVars(value, context);
     }
     out[key] = value;
+  }
+  if (out[PYTHON_SETTING] === undefined && context.projectPython) {
+    out[PYTHON_SETTING] = context.projectPython;
   }
   return out;
 }
@@ -103,111 +135,10 @@ export const CLIENT_ID = { hotmodClient: 'vscode' } as const;
 
 /** `initializationOptions` for `initialize`: the settings, the workspace's trust, who we are. */
 export function initializationOptions(
+  declared: DeclaredSettings,
   raw: Readonly<Record<string, unknown>> | undefined | null,
   trusted: boolean,
-  vars: Vars = {},
+  context: SettingsContext = {},
 ): Record<string, unknown> {
-  return { ...serverSettings(raw, vars), trusted, ...CLIENT_ID };
-}
-
-// -- starting the server ------------------------------------------------------
-
-export interface Launch {
-  command: string;
-  args: string[];
-  /** Where the choice came from, for the output channel. */
-  source: string;
-}
-
-export const SERVE_MODULE = 'hotmod.server.cli';
-
-/** `<python> -m hotmod.server.cli serve`. */
-export function pythonLaunch(python: string, source: string): Launch {
-  return { command: python, args: ['-m', SERVE_MODULE, 'serve'], source };
-}
-
-/** A one-liner that exits 0 when the interpreter can import hotmod's CLI. */
-export const PROBE_SCRIPT =
-  "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('hotmod.server.cli') else 1)";
-
-export interface LaunchInputs {
-  /** `hotmod.interpreter`, already expanded; empty: not set. */
-  interpreter: string;
-  /** Whether that interpreter runs and has hotmod installed (probed; undefined: not probed). */
-  interpreterHasHotmod?: boolean;
-  /** The Python extension's selected interpreter, if its API answered. */
-  pythonExtension?: string;
-  /** Whether that interpreter has hotmod installed (probed). */
-  pythonExtensionHasHotmod?: boolean;
-  /** Full path of `hotmod` found on PATH, if any. */
-  hotmodOnPath?: string;
-}
-
-export type LaunchChoice = { launch: Launch } | { error: string };
-
-/**
- * Which server to start: `hotmod.interpreter`, else the Python extension's
- * interpreter when it has hotmod installed, else `hotmod` on PATH.
- */
-export function chooseLaunch(inputs: LaunchInputs): LaunchChoice {
-  const interpreter = inputs.interpreter.trim();
-  if (interpreter !== '') {
-    if (inputs.interpreterHasHotmod === false) {
-      return {
-        error:
-          `hotmod: "hotmod.interpreter" is ${interpreter}, which does not run or has no hotmod ` +
-          `installed. Install it there (\`${interpreter} -m pip install hotmod\`) or change the setting.`,
-      };
-    }
-    return { launch: pythonLaunch(interpreter, 'setting hotmod.interpreter') };
-  }
-  if (inputs.pythonExtension && inputs.pythonExtensionHasHotmod) {
-    return {
-      launch: pythonLaunch(inputs.pythonExtension, "the Python extension's selected interpreter"),
-    };
-  }
-  if (inputs.hotmodOnPath) {
-    return { launch: { command: inputs.hotmodOnPath, args: ['serve'], source: 'hotmod on PATH' } };
-  }
-  const tried = inputs.pythonExtension
-    ? ` The Python extension's interpreter (${inputs.pythonExtension}) has no hotmod installed, and there is`
-    : ' There is';
-  return {
-    error:
-      'hotmod: cannot find the hotmod server.' +
-      tried +
-      ' no `hotmod` on PATH. Install it (`pip install hotmod`) or set "hotmod.interpreter" ' +
-      'to a Python that has it.',
-  };
-}
-
-/** Looks `name` up on a PATH string; `isFile` says whether a candidate exists and runs. */
-export function findOnPath(
-  name: string,
-  pathEnv: string | undefined,
-  isFile: (candidate: string) => boolean,
-  platform: string = process.platform,
-  pathExt: string | undefined = undefined,
-): string | undefined {
-  if (!pathEnv) {
-    return undefined;
-  }
-  const windows = platform === 'win32';
-  const separator = windows ? ';' : ':';
-  const slash = windows ? '\\' : '/';
-  const extensions = windows
-    ? (pathExt ?? '.EXE;.CMD;.BAT;.COM').split(';').filter((e) => e !== '')
-    : [''];
-  for (const dir of pathEnv.split(separator)) {
-    if (dir === '') {
-      continue;
-    }
-    const base = dir.endsWith(slash) ? dir + name : dir + slash + name;
-    for (const ext of extensions) {
-      if (isFile(base + ext)) {
-        return base + ext;
-      }
-    }
-  }
-  return undefined;
+  return { ...serverSettings(declared, raw, context), trusted, ...CLIENT_ID };
 }

@@ -1,92 +1,52 @@
-// The `hotmod/status` notification -> what the status bar item shows.
-// No `vscode` import here: this module is unit-tested under plain node.
+// The status bar item: the client's state, then the server's `hotmod/status`.
 
-export const STATUS_NOTIFICATION = 'hotmod/status';
+import * as vscode from 'vscode';
 
-export interface StatusParams {
-  state: 'checking' | 'idle' | 'untrusted' | 'error' | string;
-  modules: number;
-  broken: number;
-  message: string;
-}
+import { ClientState, StatusParams, statusView } from './statusView';
 
-/** The client's own states, before or without the server's notifications. */
-export type ClientState = 'starting' | 'running' | 'stopped' | 'failed';
+export class StatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private client: ClientState = 'starting';
+  private server: StatusParams | undefined;
 
-export interface StatusView {
-  /** Status bar text, with `$(icon)` syntax. */
-  text: string;
-  tooltip: string;
-  /** Background: `error` / `warning` theme colours, or none. */
-  severity?: 'error' | 'warning';
-}
-
-const CLICK = 'Click to show the hotmod output.';
-
-/** Reads a notification's params, tolerating missing or mistyped fields. */
-export function parseStatus(params: unknown): StatusParams | undefined {
-  if (params === null || typeof params !== 'object') {
-    return undefined;
+  constructor(showOutputCommand: string) {
+    this.item = vscode.window.createStatusBarItem('hotmod.status', vscode.StatusBarAlignment.Left, 10);
+    this.item.name = 'hotmod';
+    this.item.command = showOutputCommand;
+    this.update();
+    this.item.show();
   }
-  const p = params as Record<string, unknown>;
-  if (typeof p.state !== 'string') {
-    return undefined;
-  }
-  const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-  return {
-    state: p.state,
-    modules: count(p.modules),
-    broken: count(p.broken),
-    message: typeof p.message === 'string' ? p.message : '',
-  };
-}
 
-function modulesLine(status: StatusParams): string {
-  return `${status.modules} module${status.modules === 1 ? '' : 's'}, ${status.broken} broken`;
-}
+  /** The language client's state; a new server has said nothing yet. */
+  setClientState(state: ClientState): void {
+    if (state === 'starting') {
+      this.server = undefined;
+    }
+    this.client = state;
+    this.update();
+  }
 
-export function statusView(client: ClientState, status?: StatusParams): StatusView {
-  if (client === 'starting') {
-    return { text: '$(loading~spin) hotmod', tooltip: `hotmod: starting the server. ${CLICK}` };
+  /** The server's last `hotmod/status`. */
+  setServerStatus(status: StatusParams): void {
+    this.server = status;
+    this.update();
   }
-  if (client === 'stopped') {
-    return { text: '$(circle-slash) hotmod', tooltip: `hotmod: the server is not running. ${CLICK}` };
+
+  /** The server's last status, to tell a new error from a repeated one. */
+  get serverStatus(): StatusParams | undefined {
+    return this.server;
   }
-  if (client === 'failed') {
-    return {
-      text: '$(error) hotmod: no server',
-      tooltip: `hotmod: the server could not be started. ${CLICK}`,
-      severity: 'error',
-    };
+
+  dispose(): void {
+    this.item.dispose();
   }
-  if (status === undefined) {
-    return { text: '$(loading~spin) hotmod', tooltip: `hotmod: waiting for the first check. ${CLICK}` };
-  }
-  const detail = status.message ? `hotmod: ${status.message}` : 'hotmod';
-  switch (status.state) {
-    case 'checking':
-      return {
-        text: '$(sync~spin) hotmod: checking',
-        tooltip: `${detail}\n${modulesLine(status)} at the last check. ${CLICK}`,
-      };
-    case 'idle':
-      if (status.broken > 0) {
-        return {
-          text: `$(error) hotmod: ${status.broken} broken`,
-          tooltip: `${detail}\n${modulesLine(status)}. ${CLICK}`,
-          severity: 'error',
-        };
-      }
-      return { text: '$(check) hotmod', tooltip: `${detail}\n${modulesLine(status)}. ${CLICK}` };
-    case 'untrusted':
-      return {
-        text: '$(shield) hotmod: untrusted',
-        tooltip: `${detail}\nThe workspace is not trusted: no code is run, only syntax is checked. ${CLICK}`,
-        severity: 'warning',
-      };
-    case 'error':
-      return { text: '$(warning) hotmod: error', tooltip: `${detail}\n${CLICK}`, severity: 'warning' };
-    default:
-      return { text: `hotmod: ${status.state}`, tooltip: `${detail}\n${CLICK}` };
+
+  private update(): void {
+    const view = statusView(this.client, this.server);
+    this.item.text = view.text;
+    this.item.tooltip = view.tooltip;
+    this.item.backgroundColor = view.severity
+      ? new vscode.ThemeColor(view.severity === 'error' ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground')
+      : undefined;
   }
 }

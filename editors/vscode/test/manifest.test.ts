@@ -4,12 +4,16 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { CLIENT_COMMANDS, SERVER_COMMANDS } from '../src/commands';
-import { CLIENT_SETTINGS, SERVER_SETTINGS, serverSettings } from '../src/settings';
+import { CLIENT_COMMANDS, SERVER_COMMANDS } from '../src/commandSpecs';
+import { CLIENT_CATEGORY, PYTHON_SETTING, declaredSettings, serverSettings } from '../src/settings';
 
 const ROOT = path.join(__dirname, '..', '..');
 const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
 const CONTRACT = path.join(ROOT, '..', '..', 'docs', 'commands.md');
+const DECLARED = declaredSettings(manifest);
+type Schema = { type: string | string[]; default?: unknown; markdownDescription?: string; enum?: unknown[] };
+const categories = manifest.contributes.configuration as { title: string; properties: Record<string, Schema> }[];
+const properties: Record<string, Schema> = Object.assign({}, ...categories.map((c) => c.properties));
 
 /** The JSON schema type name of a value. */
 function jsonType(value: unknown): string {
@@ -38,27 +42,39 @@ test('every command is contributed under category "hotmod" with the title the co
   }
 });
 
-test('the settings schema covers every server setting and nothing unknown', () => {
-  const properties = manifest.contributes.configuration.properties as Record<string, { markdownDescription?: string; default?: unknown }>;
-  const keys = Object.keys(properties).map((k) => k.replace(/^hotmod\./, ''));
-  assert.deepEqual(keys.sort(), [...SERVER_SETTINGS, ...CLIENT_SETTINGS].sort());
+test("settings come in two categories: the server's, titled like the extension, and the client's", () => {
+  assert.deepEqual(
+    categories.map((c) => c.title),
+    [manifest.displayName, CLIENT_CATEGORY],
+  );
   for (const [key, schema] of Object.entries(properties)) {
+    assert.match(key, /^hotmod\./);
     assert.ok(schema.markdownDescription && schema.markdownDescription.length > 20, `${key} needs a description`);
     assert.ok('default' in schema, `${key} needs a default`);
   }
+  assert.ok(DECLARED.server.includes(PYTHON_SETTING), 'the path setting that is expanded');
 });
 
 test('engine settings default to null/empty so that [tool.hotmod] is not overridden', () => {
-  const properties = manifest.contributes.configuration.properties as Record<string, { type: string | string[]; default?: unknown }>;
-  const defaults = Object.fromEntries(SERVER_SETTINGS.map((key) => [key, properties[`hotmod.${key}`].default]));
+  const defaults = Object.fromEntries(DECLARED.server.map((key) => [key, properties[`hotmod.${key}`].default]));
   // What VS Code reports when nothing is set must send the server nothing but reloadOnSave.
-  assert.deepEqual(serverSettings(defaults), { reloadOnSave: true });
-  assert.equal(defaults.reloadOnSave, true);
-  // Each default is of its setting's type: null where the schema allows it, else [], {} or ''.
-  for (const key of SERVER_SETTINGS) {
+  assert.deepEqual(serverSettings(DECLARED, defaults), { reloadOnSave: true });
+  // Each default is of its setting's type: null where the schema allows it, else [], {}, '' or a switch's value.
+  for (const key of DECLARED.server) {
     const types = [properties[`hotmod.${key}`].type].flat();
     assert.equal(jsonType(defaults[key]), types.includes('null') ? 'null' : types[0], key);
   }
+});
+
+test('importStrategy offers the bundled server first, an installed one on request', () => {
+  const schema = properties['hotmod.importStrategy'];
+  assert.deepEqual(schema.enum, ['useBundled', 'fromEnvironment']);
+  assert.equal(schema.default, 'useBundled');
+});
+
+test('no link that goes nowhere: no repository placeholder', () => {
+  assert.equal(manifest.repository, undefined);
+  assert.match(manifest.scripts.vsix, /--allow-missing-repository/, 'vsce would ask for one');
 });
 
 test('Profile Module is in the palette and the context menus of Python files, like Reload Module', () => {
@@ -72,7 +88,7 @@ test('Profile Module is in the palette and the context menus of Python files, li
 });
 
 test('sideEffects offers the values of docs/commands.md (and null)', () => {
-  const schema = manifest.contributes.configuration.properties['hotmod.sideEffects'] as { enum: unknown[] };
+  const schema = properties['hotmod.sideEffects'];
   assert.deepEqual(schema.enum, ['warn', 'block', 'off', null]);
 });
 
@@ -90,5 +106,5 @@ test('docs/commands.md lists exactly the commands and settings this extension kn
   assert.deepEqual(commands.sort(), SERVER_COMMANDS.map((c) => c.server).sort());
   const settingsSection = text.slice(text.indexOf('## Settings'), text.indexOf('## Commands'));
   const settings = [...settingsSection.matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
-  assert.deepEqual(settings.sort(), [...SERVER_SETTINGS, 'trusted'].sort());
+  assert.deepEqual(settings.sort(), [...DECLARED.server, 'trusted'].sort());
 });

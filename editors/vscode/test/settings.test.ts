@@ -1,43 +1,46 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
-import {
-  SERVER_SETTINGS,
-  chooseLaunch,
-  expandVars,
-  findOnPath,
-  initializationOptions,
-  serverSettings,
-} from '../src/settings';
+import { declaredSettings, expandVars, initializationOptions, serverSettings } from '../src/settings';
 
-// What VS Code reports for the `hotmod` section when nothing is set (package.json defaults).
-const DEFAULTS = {
-  interpreter: '',
-  moduleDirs: [],
-  exclude: [],
-  python: '',
-  env: {},
-  importTimeoutS: null,
-  memoryLimitMb: null,
-  slowThresholdMs: null,
-  devMode: null,
-  traceMemory: null,
-  sideEffects: null,
-  history: null,
-  historyKeep: null,
-  regressionRatio: null,
-  regressionMinMs: null,
-  reloadOnSave: true,
-  trace: { server: 'off' },
-};
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8'));
+const DECLARED = declaredSettings(MANIFEST);
+
+// What VS Code reports for the `hotmod` section when nothing is set: the manifest's defaults.
+const DEFAULTS: Record<string, unknown> = { ...DECLARED.defaults, trace: { server: 'off' } };
+
+test("the server's settings and the extension's own come from package.json's two categories", () => {
+  assert.deepEqual(DECLARED.client, ['importStrategy', 'interpreter', 'trace.server']);
+  assert.ok(DECLARED.server.includes('moduleDirs') && DECLARED.server.includes('reloadOnSave'));
+  assert.deepEqual(
+    DECLARED.server.filter((key) => DECLARED.client.includes(key)),
+    [],
+    'a setting in both categories',
+  );
+  assert.equal(DECLARED.defaults.importStrategy, 'useBundled');
+});
+
+test('a manifest without both categories is refused, not half-read', () => {
+  const server = { title: 'hotmod', properties: { 'hotmod.python': { default: '' } } };
+  assert.throws(() => declaredSettings({ contributes: { configuration: server } }), /no client settings/);
+  assert.throws(() => declaredSettings({}), /no server settings/);
+  const client = { title: 'Language Server', properties: { 'hotmod.interpreter': { default: '' } } };
+  assert.deepEqual(declaredSettings({ contributes: { configuration: [server, client] } }), {
+    server: ['python'],
+    client: ['interpreter'],
+    defaults: { python: '', interpreter: '' },
+  });
+});
 
 test('defaults send nothing but reloadOnSave, trusted and who we are, so [tool.hotmod] applies', () => {
   const id = { hotmodClient: 'vscode' };
-  assert.deepEqual(initializationOptions(DEFAULTS, true), { reloadOnSave: true, trusted: true, ...id });
-  assert.deepEqual(initializationOptions(undefined, false), { reloadOnSave: true, trusted: false, ...id });
+  assert.deepEqual(initializationOptions(DECLARED, DEFAULTS, true), { reloadOnSave: true, trusted: true, ...id });
+  assert.deepEqual(initializationOptions(DECLARED, undefined, false), { reloadOnSave: true, trusted: false, ...id });
 });
 
-test('every setting maps to the key of docs/commands.md', () => {
+test('every server setting reaches the server under its name', () => {
   // A set, non-default value for each server setting: each must reach the server unchanged.
   const set = {
     moduleDirs: ['src', 'lib'],
@@ -56,8 +59,8 @@ test('every setting maps to the key of docs/commands.md', () => {
     regressionMinMs: 10,
     reloadOnSave: false,
   };
-  assert.deepEqual(Object.keys(set).sort(), [...SERVER_SETTINGS].sort(), 'a setting is missing here');
-  assert.deepEqual(initializationOptions({ ...DEFAULTS, ...set }, true), {
+  assert.deepEqual(Object.keys(set).sort(), [...DECLARED.server].sort(), 'a setting is missing here');
+  assert.deepEqual(initializationOptions(DECLARED, { ...DEFAULTS, ...set }, true), {
     ...set,
     trusted: true,
     hotmodClient: 'vscode',
@@ -65,15 +68,20 @@ test('every setting maps to the key of docs/commands.md', () => {
 });
 
 test('client-only settings never reach the server', () => {
-  const settings = serverSettings({ ...DEFAULTS, interpreter: '/opt/py/bin/python', devMode: true });
+  const settings = serverSettings(DECLARED, {
+    ...DEFAULTS,
+    interpreter: '/opt/py/bin/python',
+    importStrategy: 'fromEnvironment',
+    devMode: true,
+  });
   assert.deepEqual(settings, { devMode: true, reloadOnSave: true });
-  assert.ok(!('interpreter' in settings));
-  assert.ok(!('trace' in settings));
-  assert.ok(!('trusted' in settings), 'trusted is an initializationOptions-only key');
+  for (const key of ['interpreter', 'importStrategy', 'trace', 'trusted']) {
+    assert.ok(!(key in settings), key);
+  }
 });
 
 test('zero and false are real values, not "unset"', () => {
-  assert.deepEqual(serverSettings({ importTimeoutS: 0, devMode: false, slowThresholdMs: 0 }), {
+  assert.deepEqual(serverSettings(DECLARED, { importTimeoutS: 0, devMode: false, slowThresholdMs: 0 }), {
     importTimeoutS: 0,
     devMode: false,
     slowThresholdMs: 0,
@@ -83,83 +91,16 @@ test('zero and false are real values, not "unset"', () => {
 
 test('python setting expands ${workspaceFolder} and ~', () => {
   const vars = { workspaceFolder: '/ws', home: '/home/me' };
-  assert.equal(serverSettings({ python: '${workspaceFolder}/.venv/bin/python' }, vars).python, '/ws/.venv/bin/python');
-  assert.equal(serverSettings({ python: '~/py/bin/python' }, vars).python, '/home/me/py/bin/python');
+  assert.equal(serverSettings(DECLARED, { python: '${workspaceFolder}/.venv/bin/python' }, vars).python, '/ws/.venv/bin/python');
+  assert.equal(serverSettings(DECLARED, { python: '~/py/bin/python' }, vars).python, '/home/me/py/bin/python');
   assert.equal(expandVars('  ${userHome}/x ', vars), '/home/me/x');
   assert.equal(expandVars('a~b', vars), 'a~b');
   assert.equal(expandVars('${workspaceFolder}/x', {}), '${workspaceFolder}/x');
 });
 
-test('SERVER_SETTINGS is the settings table of docs/commands.md minus trusted', () => {
-  assert.deepEqual([...SERVER_SETTINGS].sort(), [
-    'devMode',
-    'env',
-    'exclude',
-    'history',
-    'historyKeep',
-    'importTimeoutS',
-    'memoryLimitMb',
-    'moduleDirs',
-    'python',
-    'regressionMinMs',
-    'regressionRatio',
-    'reloadOnSave',
-    'sideEffects',
-    'slowThresholdMs',
-    'traceMemory',
-  ]);
-});
-
-test('launch: hotmod.interpreter wins', () => {
-  const choice = chooseLaunch({
-    interpreter: '/venv/bin/python',
-    pythonExtension: '/other/python',
-    pythonExtensionHasHotmod: true,
-    hotmodOnPath: '/usr/bin/hotmod',
-  });
-  assert.deepEqual(choice, {
-    launch: { command: '/venv/bin/python', args: ['-m', 'hotmod.server.cli', 'serve'], source: 'setting hotmod.interpreter' },
-  });
-});
-
-test('launch: hotmod.interpreter without hotmod is an error that says how to fix it', () => {
-  const choice = chooseLaunch({ interpreter: '/venv/bin/python', interpreterHasHotmod: false, hotmodOnPath: '/usr/bin/hotmod' });
-  assert.ok('error' in choice);
-  assert.match(choice.error, /\/venv\/bin\/python -m pip install hotmod/);
-  const probed = chooseLaunch({ interpreter: '/venv/bin/python', interpreterHasHotmod: true });
-  assert.ok('launch' in probed);
-});
-
-test("launch: the Python extension's interpreter when it has hotmod, else hotmod on PATH", () => {
-  const withHotmod = chooseLaunch({ interpreter: '', pythonExtension: '/p/python', pythonExtensionHasHotmod: true });
-  assert.ok('launch' in withHotmod);
-  assert.equal(withHotmod.launch.command, '/p/python');
-  assert.deepEqual(withHotmod.launch.args, ['-m', 'hotmod.server.cli', 'serve']);
-
-  const without = chooseLaunch({
-    interpreter: ' ',
-    pythonExtension: '/p/python',
-    pythonExtensionHasHotmod: false,
-    hotmodOnPath: '/usr/local/bin/hotmod',
-  });
-  assert.deepEqual(without, { launch: { command: '/usr/local/bin/hotmod', args: ['serve'], source: 'hotmod on PATH' } });
-});
-
-test('launch: a readable error when there is no server anywhere', () => {
-  const choice = chooseLaunch({ interpreter: '', pythonExtension: '/p/python', pythonExtensionHasHotmod: false });
-  assert.ok('error' in choice);
-  assert.match(choice.error, /\/p\/python/);
-  assert.match(choice.error, /hotmod\.interpreter/);
-  const bare = chooseLaunch({ interpreter: '' });
-  assert.ok('error' in bare);
-  assert.match(bare.error, /no `hotmod` on PATH/);
-});
-
-test('findOnPath: first match on PATH, PATHEXT on Windows', () => {
-  const files = new Set(['/b/hotmod', '/c/hotmod', 'C:\\py\\Scripts\\hotmod.EXE']);
-  const has = (p: string): boolean => files.has(p);
-  assert.equal(findOnPath('hotmod', '/a::/b/:/c', has, 'linux'), '/b/hotmod');
-  assert.equal(findOnPath('hotmod', '/a', has, 'linux'), undefined);
-  assert.equal(findOnPath('hotmod', undefined, has, 'linux'), undefined);
-  assert.equal(findOnPath('hotmod', 'C:\\x;C:\\py\\Scripts', has, 'win32', '.COM;.EXE'), 'C:\\py\\Scripts\\hotmod.EXE');
+test("the project's interpreter from the Python extension fills an empty python, never a set one", () => {
+  const projectPython = '/ws/.venv39/bin/python';
+  assert.equal(serverSettings(DECLARED, DEFAULTS, { projectPython }).python, projectPython);
+  assert.equal(serverSettings(DECLARED, { ...DEFAULTS, python: '/usr/bin/python3.12' }, { projectPython }).python, '/usr/bin/python3.12');
+  assert.equal(serverSettings(DECLARED, DEFAULTS).python, undefined);
 });

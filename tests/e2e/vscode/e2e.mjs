@@ -10,10 +10,15 @@
 //   5. "hotmod: Restart Server" brings up a new server ("Toggle Dev Mode" answers).
 // Screenshot of (1): docs/img/vscode-diagnostics.png (--no-screenshot: skip).
 //
+// The extension runs the server it carries: the only Python it can see is a
+// plain `python3 -m venv` with nothing installed (first on PATH, no settings),
+// so a squiggle proves that a user needs no `pip install hotmod`.
+//
 // Run tests/e2e/vscode/run.sh (setup + package + this), or `node e2e.mjs` when
-// the setup is done. Environment: HOTMOD_PYTHON (a python with hotmod installed;
-// default .venv/bin/python), HOTMOD_E2E_CACHE (where setup.sh put code-server),
-// HOTMOD_VSIX (default editors/vscode/hotmod-<version>.vsix), CHROMIUM.
+// the setup is done. Environment: HOTMOD_E2E_BASE_PYTHON (a Python 3.11+ to make
+// the plain venv with; default python3), HOTMOD_E2E_CACHE (where setup.sh put
+// code-server), HOTMOD_VSIX (default editors/vscode/hotmod-<target>-<version>.vsix),
+// CHROMIUM.
 
 import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -32,7 +37,7 @@ const CACHE =
   process.env.HOTMOD_E2E_CACHE ??
   path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'hotmod-e2e');
 const CODE_SERVER = path.join(CACHE, `code-server-${CODE_SERVER_VERSION}`, 'node_modules', '.bin', 'code-server');
-const PYTHON = process.env.HOTMOD_PYTHON ?? path.join(REPO, '.venv', 'bin', 'python');
+const BASE_PYTHON = process.env.HOTMOD_E2E_BASE_PYTHON ?? 'python3';
 const SCREENSHOT = path.join(REPO, 'docs', 'img', 'vscode-diagnostics.png');
 const TAKE_SCREENSHOT = !process.argv.includes('--no-screenshot');
 const KEEP = process.argv.includes('--keep'); // keep the temporary directory (logs, screenshots)
@@ -130,17 +135,30 @@ function findOutputLogs(dir) {
   return found;
 }
 
-/** The environment for code-server: ours, without a dev mode that would change what is shown. */
-function serverEnv() {
-  const env = { ...process.env };
-  delete env.HOTMOD_DEV_MODE;
+/**
+ * The environment for code-server: ours, with the plain venv first on PATH and
+ * nothing that would lead to another Python or change what is shown.
+ */
+function serverEnv(venvBin) {
+  const env = {
+    ...process.env,
+    PATH: `${venvBin}${path.delimiter}${process.env.PATH ?? ''}`,
+    // Else VS Code's server takes the extension host's environment from a login
+    // shell, whose profile may put another python3 first on PATH.
+    VSCODE_CLI: '1',
+  };
+  for (const name of ['HOTMOD_DEV_MODE', 'VIRTUAL_ENV', 'PYTHONPATH', 'PYTHONHOME', 'CONDA_PREFIX']) {
+    delete env[name];
+  }
   return env;
 }
 
 // -- preconditions -------------------------------------------------------------------
 
 const manifest = JSON.parse(fs.readFileSync(path.join(EXTENSION_DIR, 'package.json'), 'utf8'));
-const VSIX = process.env.HOTMOD_VSIX ?? path.join(EXTENSION_DIR, `${manifest.name}-${manifest.version}.vsix`);
+const TARGET_FILE = path.join(EXTENSION_DIR, 'bundled', 'target');
+const TARGET = fs.existsSync(TARGET_FILE) ? fs.readFileSync(TARGET_FILE, 'utf8').trim() : 'linux-x64';
+const VSIX = process.env.HOTMOD_VSIX ?? path.join(EXTENSION_DIR, `${manifest.name}-${TARGET}-${manifest.version}.vsix`);
 const CHROMIUM = process.env.CHROMIUM ?? which('chromium') ?? which('chromium-browser');
 
 if (!fs.existsSync(CODE_SERVER)) {
@@ -152,15 +170,30 @@ if (!CHROMIUM) {
 if (!fs.existsSync(VSIX)) {
   fail(`${VSIX} not found: run editors/vscode/ci.sh (or npm run package there)`);
 }
-try {
-  execFileSync(PYTHON, ['-m', 'hotmod.server.cli', 'serve', '--help'], { stdio: 'ignore' });
-} catch {
-  fail(`${PYTHON} cannot run "hotmod serve": set HOTMOD_PYTHON to a python with hotmod installed`);
-}
 
-// -- a private code-server ---------------------------------------------------------
+// -- a Python without hotmod, and a private code-server ---------------------------------
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hotmod-e2e-'));
+const venv = path.join(tmp, 'plain-venv');
+const venvBin = path.join(venv, 'bin');
+try {
+  execFileSync(BASE_PYTHON, ['-m', 'venv', '--without-pip', venv], { stdio: ['ignore', 'ignore', 'inherit'] });
+} catch {
+  fail(`${BASE_PYTHON} -m venv failed: set HOTMOD_E2E_BASE_PYTHON to a Python 3.11+`);
+}
+const PYTHON = path.join(venvBin, 'python3');
+try {
+  execFileSync(PYTHON, ['-c', 'import sys; sys.exit(sys.version_info < (3, 11))'], { stdio: 'ignore' });
+} catch {
+  fail(`${BASE_PYTHON} is older than Python 3.11: set HOTMOD_E2E_BASE_PYTHON`);
+}
+try {
+  execFileSync(PYTHON, ['-c', 'import hotmod'], { stdio: 'ignore', env: serverEnv(venvBin) });
+  fail(`${PYTHON} can import hotmod: the test needs a Python without it`);
+} catch {
+  say(`${PYTHON}: a plain venv, no hotmod importable`);
+}
+
 const userData = path.join(tmp, 'user-data');
 const extensions = path.join(tmp, 'extensions');
 const workspace = path.join(tmp, 'examples');
@@ -173,7 +206,6 @@ fs.writeFileSync(
   path.join(userData, 'User', 'settings.json'),
   JSON.stringify(
     {
-      'hotmod.interpreter': PYTHON,
       'workbench.startupEditor': 'none',
       'workbench.tips.enabled': false,
       'workbench.enableExperiments': false,
@@ -211,7 +243,7 @@ const codeServer = spawn(
   [...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-workspace-trust', workspace],
   // Its own process group: the extension host and the language server are
   // killed with it at the end.
-  { detached: true, stdio: ['ignore', log, log], env: serverEnv() },
+  { detached: true, stdio: ['ignore', log, log], env: serverEnv(venvBin) },
 );
 
 let browser;
@@ -245,6 +277,16 @@ try {
 
   await check('the import error is a squiggle in shop/cart.py', async () => {
     await editor.locator('.squiggly-error').first().waitFor({ state: 'attached' });
+  });
+
+  await check('the server is the bundled one, run by the plain venv', async () => {
+    const logs = findOutputLogs(path.join(userData, 'logs')).filter((f) => /hotmod\.log$/.test(f));
+    const text = logs.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    const started = `Starting the server: ${PYTHON} ${extensions}/`;
+    const line = text.split('\n').find((l) => l.includes(started));
+    if (!line || !/\/bundled\/serve\.py \(python3 on PATH, bundled server\)$/.test(line)) {
+      throw new Error(`the hotmod log (${logs.join(', ') || 'not found'}) has no "${started}…/bundled/serve.py (python3 on PATH, bundled server)"`);
+    }
   });
 
   await check('a code lens with load time on line 1', async () => {

@@ -9,7 +9,7 @@ import {
   presentation,
   specFor,
   targetFromArgument,
-} from '../src/commands';
+} from '../src/commandSpecs';
 
 const FILE = 'file:///ws/shop/cart.py';
 const FOLDER = 'file:///ws';

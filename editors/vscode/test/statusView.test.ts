@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { parseStatus, statusView } from '../src/status';
+import { parseStatus, statusView } from '../src/statusView';
 
 test('idle with broken modules: "N broken", error colour', () => {
   const view = statusView('running', parseStatus({ state: 'idle', modules: 5, broken: 2, message: '2 broken modules' }));
