@@ -36,8 +36,8 @@ function M.setup(opts)
   if opts.output ~= nil and opts.output ~= 'float' and opts.output ~= 'split' then
     error("hotmod.setup: output must be 'float' or 'split', got " .. vim.inspect(opts.output))
   end
-  M.options = vim.tbl_extend('force', vim.deepcopy(M.defaults), opts)
-  M.options.cmd, M.options.settings = nil, nil
+  M.options = vim.tbl_extend('force', M.defaults, opts)
+  M.options.cmd, M.options.settings = nil, nil -- the LSP config's, below
 
   local config = { cmd = opts.cmd }
   -- An empty `settings` would still make Neovim send didChangeConfiguration
