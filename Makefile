@@ -54,9 +54,11 @@ e2e-vscode: vscode e2e-setup
 	HOTMOD_E2E_BASE_PYTHON=$(PYTHON) tests/e2e/vscode/run.sh --apt --no-screenshot
 
 # Debian's chromium (also used by the HTML report test), ripgrep, libkrb5-dev
-# and code-server: installed once, when missing.
+# and code-server; Emacs 29+ for the eglot test (tests/e2e/emacs): installed
+# once, when missing.
 e2e-setup:
 	tests/e2e/vscode/setup.sh --apt
+	tests/e2e/emacs/setup.sh --apt
 
 # The documentation site; --strict turns broken links and missing pages into errors.
 docs: $(STAMP)

@@ -1,4 +1,5 @@
-"""Engine values -> LSP types. Pure functions: no I/O, no server state."""
+"""Engine values -> LSP types. Pure functions: no server state (the shipped
+diagnostics reference is read once, for its links)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from hotmod.core.results import Code, Diagnostic, ModuleResult, Severity, Span
 from lsprotocol import types
 from pygls import uris
 
+from . import reference
+
 SOURCE = "hotmod"
-DOCS_URL = "https://hotmod.readthedocs.io/en/latest/diagnostics/#{code}"
 # An import statement gets a cost lens when importing it took at least this long.
 IMPORT_LENS_MIN_MS = 20.0
 # After a profile, up to this many top-level lines get a lens: those taking at
@@ -50,12 +52,13 @@ def lsp_range(span: Span) -> types.Range:
 
 
 def lsp_diagnostic(d: Diagnostic) -> types.Diagnostic:
+    href = reference.diagnostic_href(d.code)
     return types.Diagnostic(
         range=lsp_range(d.span),
         message=d.message,
         severity=_SEVERITY[d.severity],
         code=d.code.value,
-        code_description=types.CodeDescription(href=DOCS_URL.format(code=d.code.value)),
+        code_description=types.CodeDescription(href=href) if href else None,
         source=SOURCE,
         related_information=[
             types.DiagnosticRelatedInformation(

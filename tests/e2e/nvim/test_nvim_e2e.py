@@ -88,11 +88,11 @@ def test_plugin_without_server(run_nvim: Any, tmp_path: Path, workspace: Path) -
 
     setup = d["setup_config"]
     assert setup["cmd"][1:] == ["serve"] and setup["cmd"][0].endswith("hotmod")
-    assert setup["init_options"] == {"slowThresholdMs": 25, "devMode": False}
     assert setup["settings"] == {"hotmod": {"slowThresholdMs": 25, "devMode": False}}
     assert d["enabled_after_setup"] is True
 
     assert d["init_options_untrusted"] == {
+        "python": "python3.12",
         "slowThresholdMs": 25,
         "devMode": False,
         "trusted": False,
@@ -153,6 +153,7 @@ def test_diagnostics_fix_lenses_commands(run_nvim: Any, workspace: Path) -> None
 
     assert d["init_trusted"] is True
     assert d["root_dir"] == str(workspace)
+    assert d["slow_threshold_ms"] == 7  # setup({settings}) reached the server
 
     cart = d["cart_diagnostics"]
     import_errors = [x for x in cart if x["code"] == "import-error"]

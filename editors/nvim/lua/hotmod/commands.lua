@@ -218,8 +218,8 @@ function M.run_lens(command)
   show(command.command, type(argument) == 'table' and argument or {}, titles[command.command] or 'hotmod')
 end
 
---- :HotmodTrust / :HotmodUntrust: remember the answer for the current
---- buffer's workspace and restart its server.
+--- Remember `trusted` for the current buffer's workspace and restart its
+--- server.
 --- @param trusted boolean
 function M.set_trust(trusted)
   local trust = require('hotmod.trust')
@@ -227,8 +227,7 @@ function M.set_trust(trusted)
   local client = M.client(bufnr)
   local root = client and client.root_dir
   if not root then
-    local markers = (vim.lsp.config.hotmod or {}).root_markers or require('hotmod.lsp').root_markers
-    root = vim.fs.root(bufnr, markers)
+    root = vim.fs.root(bufnr, require('hotmod.lsp').root_markers())
   end
   if not root then
     notify('hotmod: no workspace root found for the current buffer', vim.log.levels.ERROR)
@@ -247,6 +246,16 @@ function M.set_trust(trusted)
   if client then
     require('hotmod.lsp').restart(root)
   end
+end
+
+--- :HotmodTrust
+function M.trust()
+  M.set_trust(true)
+end
+
+--- :HotmodUntrust
+function M.untrust()
+  M.set_trust(false)
 end
 
 --- Module names for :HotmodReload completion: the project's .py files

@@ -131,8 +131,7 @@ function M.check()
   if roots ~= nil then
     health.info('g:hotmod_trusted_roots: ' .. vim.inspect(roots))
   end
-  local markers = config.root_markers or require('hotmod.lsp').root_markers
-  local root = vim.fs.root(0, markers)
+  local root = vim.fs.root(0, require('hotmod.lsp').root_markers())
   if root then
     local decided = trust.decide(root)
     local what = decided == true and 'trusted'

@@ -3,17 +3,17 @@
 local M = {}
 
 --- @class hotmod.Options
---- @field cmd? string[]            server command (default `{ 'hotmod', 'serve' }`)
+--- @field cmd? string[]            server command (default: lsp/hotmod.lua's `{ 'hotmod', 'serve' }`)
 --- @field settings? table          server settings (docs/commands.md), camelCase keys
 --- @field trust? boolean|'ask'     true: trust every workspace, false: trust none, 'ask' (default)
 --- @field codelens? boolean        refresh code lenses automatically (default true)
 --- @field output? 'float'|'split'  where command results are shown (default 'float')
 --- @field enable? boolean          call vim.lsp.enable('hotmod') (default true)
 
+--- The plugin's own options; `cmd` and `settings` belong to the LSP config
+--- (lsp/hotmod.lua), which setup() layers them onto.
 --- @type hotmod.Options
 M.defaults = {
-  cmd = { 'hotmod', 'serve' },
-  settings = {},
   trust = 'ask',
   codelens = true,
   output = 'float',
@@ -36,17 +36,18 @@ function M.setup(opts)
   if opts.output ~= nil and opts.output ~= 'float' and opts.output ~= 'split' then
     error("hotmod.setup: output must be 'float' or 'split', got " .. vim.inspect(opts.output))
   end
-  M.options = vim.tbl_deep_extend('force', vim.deepcopy(M.defaults), opts)
-  -- Lists are replaced, not merged.
-  M.options.cmd = opts.cmd or M.defaults.cmd
+  M.options = vim.tbl_extend('force', M.defaults, opts)
+  M.options.cmd, M.options.settings = nil, nil -- the LSP config's, below
 
-  local settings = M.options.settings or {}
-  vim.lsp.config('hotmod', {
-    cmd = M.options.cmd,
-    init_options = vim.deepcopy(settings),
-    -- answered for `workspace/configuration` section "hotmod"
-    settings = require('hotmod.lsp').client_settings(settings),
-  })
+  local config = { cmd = opts.cmd }
+  -- An empty `settings` would still make Neovim send didChangeConfiguration
+  -- after `initialized` (the server re-checks on it).
+  if opts.settings and next(opts.settings) then
+    config.settings = { hotmod = vim.deepcopy(opts.settings) }
+  end
+  if next(config) then
+    vim.lsp.config('hotmod', config)
+  end
   if M.options.enable ~= false then
     vim.lsp.enable('hotmod')
   end

@@ -1,10 +1,14 @@
---- The LSP side: the default config (returned by lsp/hotmod.lua), its
---- root/trust decision, handlers for `hotmod/status` and
---- `workspace/codeLens/refresh`, and restarts.
+--- The hooks of the config in lsp/hotmod.lua: the root/trust decision,
+--- initializationOptions, handlers for `hotmod/status` and
+--- `workspace/codeLens/refresh`, code lenses on attach, and restarts.
 local M = {}
 
--- pyproject.toml and setup.py have equal priority; .git is the fallback.
-M.root_markers = { { 'pyproject.toml', 'setup.py' }, '.git' }
+--- The root markers in force (lsp/hotmod.lua's, or the user's).
+--- @return (string|string[])[]
+function M.root_markers()
+  local config = vim.lsp.config.hotmod
+  return config and config.root_markers or {}
+end
 
 --- Lenses are refreshed when the server asks; until a server has asked once,
 --- the `idle` status triggers the refresh instead.
@@ -19,7 +23,9 @@ function M.native_codelens()
   return type(vim.lsp.codelens.enable) == 'function'
 end
 
---- Start showing lenses in `bufnr` (on attach).
+--- Start showing lenses in `bufnr` (on attach): request them now and, on
+--- Neovims without `vim.lsp.codelens.enable()`, when the buffer is entered
+--- again; the server asks for a refresh after each check.
 --- @param bufnr integer
 --- @param client_id integer
 function M.start_lenses(bufnr, client_id)
@@ -28,9 +34,18 @@ function M.start_lenses(bufnr, client_id)
   end
   if M.native_codelens() then
     pcall(vim.lsp.codelens.enable, true, { bufnr = bufnr, client_id = client_id })
-  else
-    vim.lsp.codelens.refresh({ bufnr = bufnr })
+    return
   end
+  vim.lsp.codelens.refresh({ bufnr = bufnr })
+  vim.api.nvim_create_autocmd('BufEnter', {
+    group = vim.api.nvim_create_augroup('hotmod.codelens.' .. bufnr, { clear = true }),
+    buffer = bufnr,
+    callback = function(e)
+      if #vim.lsp.get_clients({ name = 'hotmod', bufnr = e.buf }) > 0 then
+        vim.lsp.codelens.refresh({ bufnr = e.buf })
+      end
+    end,
+  })
 end
 
 --- Re-request the lenses of every loaded buffer the client is attached to.
@@ -51,9 +66,7 @@ end
 --- @param bufnr integer
 --- @param on_dir fun(root_dir?: string)
 function M.root_dir(bufnr, on_dir)
-  local config = vim.lsp.config.hotmod or {}
-  local markers = config.root_markers or M.root_markers
-  local root = vim.fs.root(bufnr, markers)
+  local root = vim.fs.root(bufnr, M.root_markers())
   if not root then
     return -- hotmod needs a workspace: no single-file mode
   end
@@ -62,18 +75,20 @@ function M.root_dir(bufnr, on_dir)
   end)
 end
 
---- Sends `trusted` with the settings in initializationOptions, and
+--- initializationOptions: `init_options`, the server settings
+--- (`settings.hotmod`, declared once for both), `trusted`, and
 --- `hotmodClient`: this plugin shows command results itself, so the server
 --- does not open report documents of its own (docs/commands.md).
 --- @param params lsp.InitializeParams
 --- @param config vim.lsp.ClientConfig
 function M.before_init(params, config)
   local trust = require('hotmod.trust')
-  local options = params.initializationOptions
-  if type(options) ~= 'table' or (vim.islist(options) and #options == 0) then
-    options = {}
+  local options = {}
+  for _, layer in ipairs({ params.initializationOptions, vim.tbl_get(config, 'settings', 'hotmod') }) do
+    if type(layer) == 'table' and not vim.islist(layer) then
+      options = vim.tbl_deep_extend('force', options, layer)
+    end
   end
-  options = vim.deepcopy(options)
   options.trusted = config.root_dir ~= nil and trust.is_trusted(config.root_dir)
   options.hotmodClient = 'nvim'
   params.initializationOptions = options
@@ -179,54 +194,6 @@ function M.restart(root)
       end
     end)
   )
-end
-
---- `settings` for the client: answered for `workspace/configuration`
---- section "hotmod". Without settings none are declared, so that Neovim
---- sends no `workspace/didChangeConfiguration` after `initialized` (the
---- server re-checks on it) and no `[]` for an empty table.
---- @param settings table
---- @return table
-function M.client_settings(settings)
-  if not next(settings) then
-    return {}
-  end
-  return { hotmod = vim.deepcopy(settings) }
-end
-
---- The config `lsp/hotmod.lua` returns.
---- @return vim.lsp.Config
-function M.default_config()
-  local options = require('hotmod').options
-  local settings = options.settings or {}
-  return {
-    cmd = options.cmd or { 'hotmod', 'serve' },
-    filetypes = { 'python' },
-    root_markers = M.root_markers,
-    root_dir = M.root_dir,
-    workspace_required = true,
-    init_options = vim.deepcopy(settings),
-    settings = M.client_settings(settings),
-    capabilities = {
-      workspace = { codeLens = { refreshSupport = true } },
-    },
-    handlers = {
-      ['hotmod/status'] = M.on_status,
-      ['workspace/codeLens/refresh'] = M.on_codelens_refresh,
-    },
-    -- the commands of the server's code lenses, run so that the result shows
-    commands = {
-      ['hotmod.reloadModule'] = function(command)
-        require('hotmod.commands').run_lens(command)
-      end,
-      ['hotmod.profileModule'] = function(command)
-        require('hotmod.commands').run_lens(command)
-      end,
-    },
-    before_init = M.before_init,
-    on_init = M.on_init,
-    on_exit = M.on_exit,
-  }
 end
 
 return M

@@ -41,21 +41,21 @@ return function(H)
   cfg = vim.lsp.config.hotmod
   D.setup_config = {
     cmd = cfg.cmd,
-    init_options = cfg.init_options,
     settings = cfg.settings,
     filetypes = cfg.filetypes,
   }
   D.enabled_after_setup = vim.lsp.is_enabled('hotmod')
 
-  -- before_init adds `trusted` to the initializationOptions
+  -- before_init sends the settings, the user's init_options and `trusted`
+  -- as initializationOptions (Neovim passes init_options in `params`)
   local trust = require('hotmod.trust')
   local ws = vim.env.HOTMOD_WORKSPACE
-  local params = { initializationOptions = vim.deepcopy(cfg.init_options) }
-  cfg.before_init(params, { root_dir = ws })
+  local params = { initializationOptions = { python = 'python3.12' } }
+  cfg.before_init(params, vim.tbl_extend('force', cfg, { root_dir = ws }))
   D.init_options_untrusted = params.initializationOptions
   vim.g.hotmod_trusted_roots = { ws .. '/' } -- trailing slash: still the same root
   params = { initializationOptions = {} }
-  cfg.before_init(params, { root_dir = ws })
+  cfg.before_init(params, { root_dir = ws, settings = {} })
   D.init_options_preapproved = params.initializationOptions
   vim.g.hotmod_trusted_roots = nil
 

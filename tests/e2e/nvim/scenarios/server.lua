@@ -9,6 +9,7 @@ return function(H)
   vim.g.hotmod_trusted_roots = { ws }
   hotmod.setup({
     cmd = { vim.env.HOTMOD_EXE, 'serve', '--log-file', vim.env.HOTMOD_SERVER_LOG, '--log-level', 'debug' },
+    settings = { slowThresholdMs = 7 },
   })
 
   local t0 = H.now()
@@ -102,6 +103,7 @@ return function(H)
   local status = exec('hotmod.status')
   D.init_trusted = status and status.trusted
   D.status_result = status
+  D.slow_threshold_ms = (exec('hotmod.performanceSummary') or {}).slow_threshold_ms
 
   H.wait('cart lenses', 15000, function()
     for _, t in ipairs(lens_titles(cart)) do
