@@ -145,6 +145,7 @@ def build_result(
         output_truncated=raw.get("output_bytes", 0) > len(output.encode("utf-8", "replace")),
         imported=tuple(n for n in timings if n != info.name),
         worker_pid=raw.get("pid"),
+        import_ms=raw.get("inherited_ms", 0.0) + max(elapsed, load_ms),
     )
 
 

@@ -163,6 +163,7 @@ class Engine:
                 self._stats.forget(name)
             self._scanned = True
             if self._worker is not None:
+                self._worker.changed(str(modules[name].path) for name in changed)
                 self._worker.update(self._by_file, self._warm_list())
         self._stats.record_scan((time.perf_counter() - start) * 1000.0)
         return ScanDelta(
@@ -279,6 +280,7 @@ class Engine:
                 # the user is waiting for exactly these verdicts.
                 infos = sorted((self._by_file[p] for p in wanted), key=lambda m: m.name)
                 worker, config = self._ensure_worker(), self.config
+                worker.changed(wanted)
                 started = {m.name: self._submit(worker, config, m.name) for m in infos}
                 for info in infos:
                     self._reparse(info)

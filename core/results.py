@@ -96,6 +96,9 @@ class ModuleResult:
     output_truncated: bool = False
     imported: tuple[str, ...] = ()  # project modules executed during this check
     worker_pid: int | None = None
+    # What ``python -c "import m"`` costs: its parent packages' imports too, which
+    # load_ms leaves out (as ``-X importtime``'s cumulative column of m does).
+    import_ms: float = 0.0
 
     @property
     def status(self) -> str:

@@ -30,6 +30,7 @@ from .untrusted import validated
 from .worker import launch
 from .worker.protocol import (
     CancelRequest,
+    ChangedRequest,
     CheckRequest,
     CheckResult,
     FilesRequest,
@@ -361,6 +362,13 @@ class Worker:
                 self._pending.pop(i).cancel()
             if ids and self._req_fd is not None:
                 self._send_locked(CancelRequest(op="cancel", ids=ids))
+
+    def changed(self, files: Iterable[str]) -> None:
+        """These files changed: nothing the worker imported from them may be reused."""
+        changed = sorted(str(f) for f in files)
+        with self._lock:
+            if changed and self._req_fd is not None:
+                self._send_locked(ChangedRequest(op="changed", files=changed))
 
     def update(self, files: Iterable[str], warm: Iterable[str]) -> None:
         """New project file list and pre-imports, e.g. after a rescan."""

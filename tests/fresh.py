@@ -60,8 +60,11 @@ def hotmod_verdict(result: ModuleResult) -> Verdict:
         return Verdict(False)
     first = errors[0]
     kind = None
-    if first.code in _EXCEPTION_CODES:
-        kind = first.message.split(":", 1)[0].strip().rsplit(".", 1)[-1] or None
+    message = first.message
+    if first.code is Code.DEPENDENCY_ERROR:  # "importing 'x' failed: Type: message"
+        message = message.split(" failed: ", 1)[-1]
+    if first.code in _EXCEPTION_CODES or first.code is Code.DEPENDENCY_ERROR:
+        kind = message.split(":", 1)[0].strip().rsplit(".", 1)[-1] or None
     return Verdict(False, kind, first.span.line + 1)
 
 

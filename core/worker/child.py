@@ -44,7 +44,7 @@ from .wire import encode
 private_builtins(globals())
 
 try:
-    from resource import RLIMIT_AS, RUSAGE_SELF, getrusage, setrlimit
+    from resource import RLIM_INFINITY, RLIMIT_AS, RUSAGE_SELF, getrusage, setrlimit
 
     HAVE_RLIMITS = True
 except ImportError:  # pragma: no cover - Windows: no rlimits
@@ -181,8 +181,11 @@ class Prepared:
         enable_faulthandler(file=diag_fd, all_threads=True)
         self.real_exit = _guard_hard_exit(self)
         self.recorder = Recorder()
-        finder = ProjectFinder(project.files, _loader_class(self.recorder, project.code))
-        _meta_path.insert(_path_finder_index(), finder)
+        self.finder = ProjectFinder(project.files, _loader_class(self.recorder, project.code))
+        _meta_path.insert(_path_finder_index(), self.finder)
+        # A stem's limit must be lifted again after its import (stems.py): only
+        # the soft one is set, which a process can raise without privileges.
+        self.soft_memory_limit = False
         sys.dont_write_bytecode = True
         # Marks the project dirs' listings stale; they are re-read at the first
         # lookup, which is during the check's import, so a spare waiting for
@@ -239,13 +242,48 @@ def run_check(
     phases: Dict[str, float],
 ) -> None:
     """Import ``request["module"]``, report into the slot, and exit.  Never returns."""
+    import_and_report(request, project, prepared, phases)
+    # Tearing down a process as large as a warm zygote takes milliseconds; at
+    # full priority it keeps the CPU from the zygote that the close below
+    # wakes (measured on 2 cores: +2 ms per check; nice 19 is 3 ms faster per
+    # save than nice 5, as the verdict still has the server and editor to reach).
+    if POSIX:
+        try:
+            setpriority(PRIO_PROCESS, 0, 19)
+        except (OSError, ValueError):
+            pass
+    if wake_fd is not None:
+        try:
+            close(wake_fd)  # EOF tells the zygote the report is complete
+        except OSError:
+            pass
+    # Skip interpreter shutdown: atexit handlers and non-daemon threads of user
+    # code must not keep the child (or its verdict) hostage.
+    prepared.real_exit(0)
+
+
+def import_and_report(
+    request: CheckRequest,
+    project: Project,
+    prepared: Prepared,
+    phases: Dict[str, float],
+    observe: Optional[Tuple[Callable[[], object], Callable[[], ChildReport]]] = None,
+) -> ChildReport:
+    """Import ``request["module"]`` and commit its report to the slot.
+
+    ``observe``: two functions, run the moment before the import starts (the
+    harness set up) and the moment it ends (before the harness changes the
+    process again); the fields the second returns join the report.
+    """
     module = request["module"]
     prepared.module = module
     phases["setup"] = monotonic()
     timeout = float(request.get("timeout_s") or 0)
     if timeout > 0:
         dump_traceback_later(timeout, exit=True, file=prepared.diag_fd)
-    _limit_memory(request.get("memory_limit_mb"), prepared.address_space)
+    _limit_memory(
+        request.get("memory_limit_mb"), prepared.address_space, prepared.soft_memory_limit
+    )
     trace = bool(request.get("trace_memory"))
     if trace:
         start_tracing()
@@ -266,6 +304,8 @@ def run_check(
         else None
     )
     _forget(project.forget)
+    if observe is not None:
+        observe[0]()
     phases["import"] = monotonic()
     start = perf_counter()
     failure: Optional[BaseException] = None
@@ -275,6 +315,12 @@ def run_check(
         failure = exc
     elapsed = perf_counter() - start
     # -- from here on, the module's code has run: see the module doc -------------
+    observed: ChildReport = {"module": module, "outcome": "ok"}
+    if observe is not None:
+        try:
+            observed = observe[1]()
+        except BaseException:
+            pass
     _quiet_the_process(recursion_limit)
     if side_effects is not None:
         side_effects.active = False
@@ -302,6 +348,8 @@ def run_check(
     report["modules"] = prepared.recorder.modules
     report["edges"] = prepared.recorder.edges
     report["compiled"] = prepared.recorder.compiled
+    if "stem" in observed:
+        report["stem"] = observed["stem"]
     phases["write"] = monotonic()
     report["phases"] = phases
     if not prepared.commit(report, full=True):
@@ -319,23 +367,7 @@ def run_check(
             stream.flush()
         except BaseException:
             pass
-    # Tearing down a process as large as a warm zygote takes milliseconds; at
-    # full priority it keeps the CPU from the zygote that the close below
-    # wakes (measured on 2 cores: +2 ms per check; nice 19 is 3 ms faster per
-    # save than nice 5, as the verdict still has the server and editor to reach).
-    if POSIX:
-        try:
-            setpriority(PRIO_PROCESS, 0, 19)
-        except (OSError, ValueError):
-            pass
-    if wake_fd is not None:
-        try:
-            close(wake_fd)  # EOF tells the zygote the report is complete
-        except OSError:
-            pass
-    # Skip interpreter shutdown: atexit handlers and non-daemon threads of user
-    # code must not keep the child (or its verdict) hostage.
-    prepared.real_exit(0)
+    return report
 
 
 def _quiet_the_process(recursion_limit: int) -> None:
@@ -411,16 +443,25 @@ def _rss_bytes(statm: Optional[int]) -> int:
         return 0
 
 
-def _limit_memory(limit_mb: Any, address_space: Optional[int]) -> None:
+def _limit_memory(limit_mb: Any, address_space: Optional[int], soft_only: bool) -> None:
     # The limit counts address space the warm child already has; without
     # knowing it, an absolute limit would fail every check.
     if not limit_mb or address_space is None or not HAVE_RLIMITS:
         return
     limit = address_space + int(limit_mb) * 1024 * 1024
     try:
-        setrlimit(RLIMIT_AS, (limit, limit))
+        setrlimit(RLIMIT_AS, (limit, RLIM_INFINITY if soft_only else limit))
     except (ValueError, OSError):
         pass
+
+
+def release_memory_limit() -> None:
+    """A stem's soft limit, lifted before it forks checks that set their own."""
+    if HAVE_RLIMITS:
+        try:
+            setrlimit(RLIMIT_AS, (RLIM_INFINITY, RLIM_INFINITY))
+        except (ValueError, OSError):
+            pass
 
 
 def _invalidate_project_finders(paths: List[str]) -> None:

@@ -42,6 +42,14 @@ class FilesRequest(TypedDict):
     files: List[str]
 
 
+class ChangedRequest(TypedDict):
+    """These project files changed: what was imported from them is out of date
+    (the stems that ran them, see stems.py).  Sent before the checks they cause."""
+
+    op: Literal["changed"]
+    files: List[str]
+
+
 class WarmRequest(TypedDict):
     """Pre-import these too; answered by a ``warmed`` event."""
 
@@ -229,6 +237,15 @@ class ProfileData(TypedDict, total=False):
     error: str  # profiling itself failed: the verdict still stands
 
 
+class StemInfo(TypedDict):
+    """Whether a stem (a child that imported a package and forks the checks of its
+    other modules, see stems.py) left the process as a fresh one would be after the
+    same import, so that forking from it is exact; and why not."""
+
+    clean: bool
+    why: str
+
+
 class _ChildReportBase(TypedDict):
     module: str
     outcome: Outcome
@@ -248,6 +265,7 @@ class ChildReport(_ChildReportBase, total=False):
     phases: Dict[str, float]  # monotonic clock marks
     hard_exit: int  # the module called os._exit(n)
     partial: str  # the full report could not be written: why
+    stem: StemInfo  # a stem's report only; the zygote does not pass it on
 
 
 class CheckResult(ChildReport, total=False):
@@ -261,6 +279,10 @@ class CheckResult(ChildReport, total=False):
     wall_ms: float  # from the zygote handing over the request to the verdict
     pid: int
     harness: str  # why the verdict is incomplete, when hotmod knows (e.g. closed fds)
+    # Imports this check did not repeat: it was forked from a stem that had
+    # imported the module's packages already (stems.py); a fresh import costs
+    # inherited_ms + total_ms.
+    inherited_ms: float
 
 
 class ResultEvent(TypedDict):

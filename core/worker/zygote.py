@@ -9,7 +9,10 @@ check runs in a fresh subprocess instead (the same check code, cold imports).
 
 Once idle for a moment the zygote forks *spares*: children that have done
 their request-independent set-up and wait on a pipe of their own, so that a
-save's checks start importing the moment they are asked for.
+save's checks start importing the moment they are asked for.  Checks of many
+modules of one package share that package's import through a *stem*
+(stems.py); a stem is itself a zygote, serving from the state the package's
+import left.
 
 The zygote runs no project code itself, but trusts nothing a child sends: a
 child's report is parsed as data, a child that dies or hangs is a verdict, and
@@ -24,17 +27,23 @@ import importlib
 import importlib.util
 import signal
 import sys
-from os import _exit, close, cpu_count, devnull, dup2, environ, getpid, pipe, read
-from os.path import abspath, join, realpath
+from os import _exit, close, cpu_count, devnull, environ, getpid, pipe
+from os.path import abspath, join, realpath, sep
 from select import select
 from tempfile import gettempdir
 from time import monotonic, perf_counter
 from types import ModuleType
-from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple, cast
+from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple, Union, cast
 
-from . import FRESH_MODULES, launch
-from .audit import split_journal
+from . import FRESH_MODULES, launch, stems
 from .child import Prepared, Project, run_check
+from .children import (
+    Running,
+    Spare,
+    fork_child,
+    read_available,
+    spawn_subprocess,
+)
 from .codecache import CodeCache
 from .procs import (
     Anchors,
@@ -55,25 +64,17 @@ from .protocol import (
     WarmInfo,
 )
 from .safe import private_builtins
-from .slot import PipeSlot, SharedSlot, best_of_lines
+from .slot import PipeSlot, SharedSlot
+from .stems import STEM_IDLE_S, STEM_MIN_SAVING_MS, STEM_UNKNOWN_MIN, Stem
 from .wire import LineReader, decode, encode, send, write_all
 
 private_builtins(globals())
 
 try:
-    from os import (
-        WEXITSTATUS,
-        WIFEXITED,
-        WIFSIGNALED,
-        WNOHANG,
-        WTERMSIG,
-        fork,
-        set_blocking,
-        setpgid,
-        waitpid,
-    )
+    from os import WNOHANG, set_blocking, waitpid
+    from os import fork as _fork
 except ImportError:  # pragma: no cover - Windows: a oneshot subprocess per check
-    fork = None  # type: ignore[assignment]
+    _fork = None  # type: ignore[assignment]
 try:
     from os import P_ALL, WEXITED, WNOWAIT, waitid
 except ImportError:  # macOS, Windows: reap first, then kill what is left of the group
@@ -83,106 +84,25 @@ except ImportError:  # macOS, Windows: reap first, then kill what is left of the
 # after a check competes for the CPU with the server delivering its verdict
 # (measured on 2 cores: 2 ms slower per save).
 PREFORK_DELAY_S = 0.02
-# A child that faulthandler could not end at its deadline is killed this much later.
-KILL_GRACE_S = 2.0
 # Modules whose import has visible side effects; never pre-import them.
 NEVER_WARM = frozenset({"this", "antigravity", "__main__", "idlelib", "turtledemo"})
 CALIBRATION_MODULE = "calibration_empty"
-# A child's pipe that reached EOF this long before the child ended was closed by
-# the module; an exiting process closes them all at once.
-CLOSED_EARLY_S = 0.05
-REPORT_LIMIT = 32 * 1024 * 1024  # bytes of a child's report read at most (oneshot)
-DUMP_LIMIT = 65536  # bytes of faulthandler dump and side-effect journal kept
+# HOTMOD_WORKER_STEMS=0: every check re-runs its packages' imports (benchmarks
+# compare the two; verdicts are the same); "always": a stem for any two checks
+# of a package, whatever its import costs (tests).
+STEMS = environ.get("HOTMOD_WORKER_STEMS", "1")
 # What a module may send its parent that would end or stop a process: the
 # zygote ignores them (its children get back the dispositions they inherited).
 _IGNORED_HERE = tuple(
     getattr(signal, name)
     for name in (
-        "SIGHUP",
-        "SIGINT",
-        "SIGQUIT",
-        "SIGTERM",
-        "SIGUSR1",
-        "SIGUSR2",
-        "SIGALRM",
-        "SIGVTALRM",
-        "SIGPROF",
-        "SIGTSTP",
-        "SIGTTIN",
-        "SIGTTOU",
-        "SIGXCPU",
-        "SIGXFSZ",
-        "SIGIO",
-        "SIGPWR",
+        "SIGHUP", "SIGINT", "SIGQUIT", "SIGTERM", "SIGUSR1", "SIGUSR2", "SIGALRM",
+        "SIGVTALRM", "SIGPROF", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGXCPU", "SIGXFSZ",
+        "SIGIO", "SIGPWR",
     )
     if hasattr(signal, name)
-)
-
-
-class Spare:
-    """A child forked while idle, set up, waiting for its request."""
-
-    def __init__(self, pid: int, request_w: int, pipes: Pipes, anchor: Optional[int]) -> None:
-        self.pid = pid
-        self.request_w = request_w
-        self.pipes = pipes
-        self.anchor = anchor
-
-    def discard(self) -> None:
-        close_quietly(self.request_w)  # EOF on its request pipe: the spare exits
-        self.pipes.close()
-        kill_group(self.anchor if self.anchor is not None else self.pid)
-        kill_pid(self.pid)
-
-
-class Pipes:
-    """The zygote's ends of one child's pipes, and its result slot."""
-
-    def __init__(self, wake: int, output: int, diag: int, slot: Any) -> None:
-        self.wake: Optional[int] = wake  # EOF: the report is complete (or the module closed it)
-        self.output: Optional[int] = output  # the module's stdout and stderr
-        self.diag: Optional[int] = diag  # faulthandler's dumps and the side-effect journal
-        self.slot = slot  # SharedSlot, or the bytes a oneshot wrote to its pipe
-        for fd in (wake, output, diag):
-            set_blocking(fd, False)
-
-    def fds(self) -> List[int]:
-        return [fd for fd in (self.wake, self.output, self.diag) if fd is not None]
-
-    def close(self) -> None:
-        for fd in (self.wake, self.output, self.diag):
-            close_quietly(fd)
-        self.wake = self.output = self.diag = None
-        if isinstance(self.slot, SharedSlot):
-            self.slot.close()
-
-
-class Running:
-    """A check in a child process."""
-
-    def __init__(
-        self, request: CheckRequest, pid: int, pipes: Pipes, anchor: Optional[int], handed: float
-    ) -> None:
-        self.request = request
-        self.pid = pid
-        self.pipes = pipes
-        self.anchor = anchor
-        self.handed = handed  # monotonic: when the child got (or was forked with) the request
-        self.started = perf_counter()
-        timeout = float(request.get("timeout_s") or 0)
-        self.timeout_at = handed + timeout if timeout > 0 else None
-        # faulthandler ends the child at timeout_at; this covers a child too
-        # wedged even for that.
-        self.deadline = handed + timeout + KILL_GRACE_S if timeout > 0 else float("inf")
-        self.report = bytearray()  # a oneshot's report pipe
-        self.output = bytearray()
-        self.output_total = 0
-        self.dump = bytearray()
-        self.diag_closed_at: Optional[float] = None
-        self.status: Optional[int] = None
-        self.killed_for_timeout = False
-        self.module_closed_diag = False
-        self.sent = False
+)  # fmt: skip
+_modules = sys.modules  # the interpreter's own dict, whatever sys.modules is rebound to
 
 
 class Zygote:
@@ -194,6 +114,10 @@ class Zygote:
         self.queue: List[CheckRequest] = []
         self.children: Dict[int, Running] = {}
         self.spares: List[Spare] = []
+        self.stems: Dict[str, Stem] = {}  # the current stem of a package
+        self.stem_of: Dict[int, Stem] = {}  # every stem process, by pid (old ones finishing too)
+        self.no_stem: Set[str] = set()  # packages whose import is not exact to fork from
+        self.subprocesses: Dict[int, Any] = {}  # oneshot checks' Popen objects
         self.max_children = max(1, int(environ.get("HOTMOD_WORKER_JOBS") or 0) or cpu_count() or 1)
         self.warm_report: Dict[str, WarmInfo] = {}
         self.rss_baseline = 0
@@ -202,8 +126,12 @@ class Zygote:
         self.code = CodeCache()
         if use_fork:
             become_subreaper()
-        self.baseline = frozenset(sys.modules)  # the worker's own imports: see warm()
+        self.baseline = frozenset(_modules)  # the worker's own imports: see warm()
         self.project = Project(frozenset(), [], None, _own_files(), (), self.code)
+        self.packages: FrozenSet[str] = frozenset()  # the project's packages, by name
+        self.loaded: FrozenSet[str] = frozenset()  # project modules imported here (a stem's)
+        self.inherited_ms = 0.0  # what those imports cost: a stem's checks did not repeat it
+        self.package_cost: Dict[str, float] = {}  # a package's last measured import, ms
         self.running = True
         self.own_children: FrozenSet[int] = frozenset()
         self.dispositions: Dict[int, Any] = {}  # what a child gets back (see _own_signals)
@@ -221,8 +149,8 @@ class Zygote:
         for p in reversed(paths):
             if p not in sys.path:
                 sys.path.insert(0, p)
-        files = frozenset(abspath(f) for f in msg.get("files", []))
-        self.project = self.project._replace(files=files, paths=paths, tempdir=_tempdir())
+        self.project = self.project._replace(paths=paths, tempdir=_tempdir())
+        self._set_files(msg.get("files", []))
         if msg.get("max_children"):
             self.max_children = max(1, int(msg["max_children"] or 1))
         self.warm(msg.get("warm", []))
@@ -242,12 +170,20 @@ class Zygote:
         }
         send(self.out_fd, ready)
 
+    def _set_files(self, files: List[str]) -> None:
+        absolute = frozenset(abspath(f) for f in files)
+        self.project = self.project._replace(files=absolute)
+        self.packages = _package_names(absolute, self.project.paths)
+        self.code.retain(absolute)
+
     def warm(self, modules: List[str]) -> None:
         if not self.use_fork:
             return
-        tops = _top_level_names(self.project.files, self.project.paths)
+        tops = {name.split(".")[0] for name in self.packages} | _top_level_names(
+            self.project.files, self.project.paths
+        )
         for name in modules:
-            if name in NEVER_WARM or name in sys.modules or name.split(".")[0] in tops:
+            if name in NEVER_WARM or name in _modules or name.split(".")[0] in tops:
                 continue
             start = perf_counter()
             try:
@@ -258,10 +194,10 @@ class Zygote:
             self.warm_report[name] = {"ok": ok, "ms": (perf_counter() - start) * 1000.0}
         # Third-party packages must not drag project modules into the zygote:
         # every child has to import those fresh.
-        for name, module in list(sys.modules.items()):
+        for name, module in list(_modules.items()):
             origin = getattr(module, "__file__", None)
             if isinstance(origin, str) and abspath(origin) in self.project.files:
-                del sys.modules[name]
+                del _modules[name]
         self._own_signals()
         self.project = self.project._replace(forget=worker_only_modules(self.baseline))
         # Children must not copy the zygote's pages: a cyclic GC pass in a
@@ -314,14 +250,13 @@ class Zygote:
         deltas = []
         for _ in range(3):
             slot = SharedSlot()
-            pid = fork()
+            pid = _fork()
             if pid == 0:  # pragma: no cover - runs in the child
                 try:
                     sys.path.insert(0, launch.PACKAGE_DIR)
                     with open(devnull, "w") as sink:
-                        run_check(
-                            request, project, Prepared(project, slot, sink.fileno()), None, {}
-                        )
+                        prepared = Prepared(project, slot, sink.fileno())
+                        run_check(request, project, prepared, None, {})
                 finally:
                     _exit(0)
             waitpid(pid, 0)
@@ -333,13 +268,33 @@ class Zygote:
                 deltas.append(int(memory.get("rss_delta") or 0))
         return sorted(deltas)[len(deltas) // 2] if deltas else 0
 
+    def become_stem(
+        self, in_fd: int, out_fd: int, loaded: FrozenSet[str], inherited_ms: float
+    ) -> None:
+        """In a stem's process, after its import: serve from here (see stems.py)."""
+        self.in_fd, self.out_fd = in_fd, out_fd
+        self.reader = LineReader(in_fd)
+        self.queue, self.children, self.spares = [], {}, []
+        self.stems, self.stem_of, self.no_stem = {}, {}, set()
+        self.loaded, self.inherited_ms = loaded, inherited_ms
+        self.running, self.idle_since = True, None
+        become_subreaper()  # not inherited across fork
+        self.wake_r, self.wake_w = pipe()
+        for fd in (self.wake_r, self.wake_w):
+            set_blocking(fd, False)
+        self.anchors = Anchors([in_fd, out_fd, self.wake_r, self.wake_w])
+        self.own_children = frozenset([self.anchors.pid] if self.anchors.pid else [])
+        self._own_signals()
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(self.wake_w)
+
     # -- main loop -------------------------------------------------------------------
     def serve(self) -> None:
         while self.running or self.children:
             self._start_queued()
             # Only while idle: a fork holds locks that a running check's
             # copy-on-write page faults wait for (measured: ~5 ms each).
-            if self.queue or self.children:
+            if self.queue or self.children and not self._only_stems_serving():
                 self.idle_since = None
             elif self.idle_since is None:
                 self.idle_since = monotonic()
@@ -348,9 +303,11 @@ class Zygote:
                     self._compile_some()
                 else:
                     self._prefork()
+            self._end_idle_stems()
             rlist = [self.in_fd, self.wake_r] if self.running else [self.wake_r]
             for child in self.children.values():
                 rlist.extend(child.pipes.fds())
+            rlist.extend(s.events_r for s in self.stem_of.values() if s.events_r is not None)
             try:
                 ready = select(rlist, [], [], self._next_timeout())[0]
             except InterruptedError:
@@ -365,20 +322,27 @@ class Zygote:
             self._reap()
             self._enforce_deadlines()
 
+    def _only_stems_serving(self) -> bool:
+        """Children are only stems waiting for checks: that is idle too."""
+        return all(self.stem_of.get(pid) and self.stem_of[pid].serving for pid in self.children)
+
     def _next_timeout(self) -> Optional[float]:
-        if not self.children:
-            idle_work = self.to_compile or len(self.spares) < self.max_children
-            if self.use_fork and self.running and idle_work and self.idle_since:
-                # Wake up to compile, then fork the spares (see _prefork).
-                return max(0.0, self.idle_since + PREFORK_DELAY_S - monotonic())
-            return None
-        nearest = min(c.deadline for c in self.children.values())
-        # Poll as a fallback in case a SIGCHLD wakeup is lost (e.g. no fork).
-        return max(0.0, min(nearest - monotonic(), 0.05))
+        waits = [STEM_IDLE_S] if self.stems else []
+        deadlines = [c.deadline for c in self.children.values() if c.deadline != float("inf")]
+        if deadlines:
+            # Poll as a fallback in case a SIGCHLD wakeup is lost (e.g. no fork).
+            waits.append(max(0.0, min(min(deadlines) - monotonic(), 0.05)))
+        elif self.children and not self._only_stems_serving():
+            waits.append(0.05)
+        idle_work = self.to_compile or len(self.spares) < self.max_children
+        if self.use_fork and self.running and idle_work and self.idle_since:
+            # Wake up to compile, then fork the spares (see _prefork).
+            waits.append(max(0.0, self.idle_since + PREFORK_DELAY_S - monotonic()))
+        return min(waits) if waits else None
 
     def _read_requests(self) -> None:
         messages = self.reader.read_available()
-        if messages is None:  # the engine went away
+        if messages is None:  # the engine (or, in a stem, the zygote) went away
             self._stop()
             return
         for message in messages:
@@ -392,17 +356,29 @@ class Zygote:
         elif op == "ping":
             send(self.out_fd, {"event": "pong", "seq": msg.get("seq")})
         elif op == "files":
-            files = frozenset(abspath(f) for f in msg.get("files", []))
-            self.project = self.project._replace(files=files)
-            self.code.retain(files)
+            self._set_files(msg.get("files", []))
+            self.no_stem.clear()
+            self._end_stems(lambda stem: True)
             self._discard_spares()
+        elif op == "changed":
+            changed = {abspath(f) for f in msg.get("files", [])}
+            self._end_stems(lambda stem: bool(stem.files & changed))
+            self.no_stem.clear()  # what made a package's import unfit to fork from may be gone
         elif op == "warm":
+            self._end_stems(lambda stem: True)
             self._discard_spares()
             self.warm(msg.get("modules", []))
             send(self.out_fd, {"event": "warmed", "warm": self.warm_report})
         elif op == "cancel":
             ids = set(msg.get("ids", []))
             self.queue = [r for r in self.queue if r.get("id") not in ids]
+            for stem in self.stem_of.values():
+                stem.waiting = [r for r in stem.waiting if r.get("id") not in ids]
+                dropped = ids & set(stem.outstanding)
+                if dropped:  # what it already started still answers, and is ignored
+                    stem.send({"op": "cancel", "ids": sorted(dropped)})
+                    for request_id in dropped:
+                        del stem.outstanding[request_id]
         elif op == "shutdown":
             self._stop()
 
@@ -410,24 +386,122 @@ class Zygote:
         self.running = False
         self.queue = []
         self._discard_spares()
+        self._end_stems(lambda stem: True)
         if self.anchors is not None:
             self.anchors.close()
             self.anchors = None
 
+    # -- routing: a fresh child, or a stem -------------------------------------------------
     def _start_queued(self) -> None:
         # A child whose verdict was sent is only being torn down (at low
         # priority): it no longer takes one of the max_children slots, but
         # a burst must not pile up more than a few of them (their memory).
         # An exclusive check (a retry after the worker died) runs alone.
-        while (
-            self.queue
-            and sum(not c.sent for c in self.children.values()) < self.max_children
-            and len(self.children) < 2 * self.max_children
-            and not any(c.request.get("exclusive") for c in self.children.values())
-            and not (self.queue[0].get("exclusive") and self.children)
-        ):
-            self._spawn(self.queue.pop(0))
+        keys: Dict[str, int] = {}
+        for request in self.queue:
+            key = self._stem_key(request)
+            if key is not None:
+                keys[key] = keys.get(key, 0) + 1
+        index = 0
+        while index < len(self.queue) and self._free_slots() > 0:
+            request = self.queue[index]
+            if request.get("exclusive") and self.children:
+                break
+            route = self._route(request, keys)
+            if isinstance(route, Stem):
+                if route.importing:
+                    route.waiting.append(self.queue.pop(index))
+                    continue
+                if route.forward(self.queue[index]):
+                    self.queue.pop(index)
+                    continue
+            self._spawn(self.queue.pop(index))
+            if request.get("exclusive"):
+                break
 
+    def _free_slots(self) -> int:
+        if any(c.request.get("exclusive") for c in self.children.values()):
+            return 0
+        if len(self.children) >= 2 * self.max_children + len(self.stem_of):
+            return 0
+        busy = sum(not c.sent for c in self.children.values())
+        busy += sum(len(s.outstanding) for s in self.stem_of.values())
+        return self.max_children - busy
+
+    def _stem_key(self, request: CheckRequest) -> Optional[str]:
+        """The package whose import this check would start with: the outermost one
+        not imported in this process (a stem of it can serve the check)."""
+        if (
+            not self.use_fork
+            or STEMS == "0"
+            or request.get("exclusive")
+            or request.get("profile")
+            or request.get("trace_memory")
+        ):
+            return None
+        parts = request["module"].split(".")
+        for end in range(1, len(parts) + 1):
+            name = ".".join(parts[:end])
+            if name not in self.loaded:
+                known = name in self.packages and name not in self.no_stem
+                return name if known else None
+        return None
+
+    def _route(self, request: CheckRequest, keys: Dict[str, int]) -> Union[Stem, None]:
+        key = self._stem_key(request)
+        if key is None:
+            return None
+        stem = self.stems.get(key)
+        if stem is not None and stem.current():
+            return stem
+        count = keys.get(key, 0)
+        cost = self.package_cost.get(key)
+        worth = count >= 2 and (
+            STEMS == "always"
+            or (cost is not None and (count - 1) * cost >= STEM_MIN_SAVING_MS)
+            or (cost is None and count >= STEM_UNKNOWN_MIN)
+        )
+        return self._start_stem(key, request) if worth else None
+
+    def _start_stem(self, package: str, like: CheckRequest) -> Stem:
+        request: CheckRequest = cast(CheckRequest, dict(like))
+        request["module"], request["id"] = package, -1
+        request_r, request_w = pipe()
+        events_r, events_w = pipe()
+
+        def become(zygote: Zygote, req: CheckRequest, prepared: Prepared, wake_w: int,
+                   phases: Dict[str, float]) -> None:  # fmt: skip
+            stems.run(zygote, req, prepared, wake_w, phases, request_r, events_w)
+
+        handed = monotonic()
+        pid, pipes, anchor = fork_child(self, request, None, become, (request_w, events_r))
+        close(request_r)
+        close(events_w)
+        set_blocking(events_r, False)
+        running = Running(request, pid, pipes, anchor, handed)
+        stem = Stem(package, running, request_w, events_r)
+        old = self.stems.get(package)
+        if old is not None:
+            old.end()
+        self.stems[package] = stem
+        self.stem_of[pid] = stem
+        self.children[pid] = running
+        return stem
+
+    def _end_stems(self, which: Any) -> None:
+        for stem in list(self.stem_of.values()):
+            if which(stem):
+                stem.end()
+
+    def _end_idle_stems(self) -> None:
+        now = monotonic()
+        for stem in self.stem_of.values():
+            if stem.outstanding or stem.waiting or stem.importing:
+                stem.idle_since = now
+            elif stem.serving and now - stem.idle_since > STEM_IDLE_S:
+                stem.end()
+
+    # -- children ---------------------------------------------------------------------
     def _compile_some(self) -> None:
         """Compile files checks reported compiling (see codecache.py), ~10 ms at a
         time so that a check asked for meanwhile waits no longer than that."""
@@ -439,7 +513,6 @@ class Zygote:
                 self.code.add(path)
         gc.freeze()  # like the warm imports: children must not copy these pages
 
-    # -- children ---------------------------------------------------------------------
     def _prefork(self) -> None:
         """Fork a child for a coming check now, off the critical path.
 
@@ -452,7 +525,7 @@ class Zygote:
         if not self.use_fork or len(self.spares) >= self.max_children or not self.running:
             return
         request_r, request_w = pipe()
-        pid, pipes, anchor = self._fork_child(None, request_r)
+        pid, pipes, anchor = fork_child(self, None, request_r, None, (request_w,))
         close(request_r)
         self.spares.append(Spare(pid, request_w, pipes, anchor))
         if self.anchors is not None:  # the next ones, while still idle
@@ -479,183 +552,49 @@ class Zygote:
             return
         handed = monotonic()
         if self.use_fork:
-            pid, pipes, anchor = self._fork_child(request, None)
+            pid, pipes, anchor = fork_child(self, request, None, None, ())
         else:
-            pid, pipes, anchor = self._spawn_subprocess(request)
+            pid, pipes, anchor = spawn_subprocess(self, request)
         self.children[pid] = Running(request, pid, pipes, anchor, handed)
 
-    def _fork_child(
-        self, request: Optional[CheckRequest], request_fd: Optional[int]
-    ) -> Tuple[int, Pipes, Optional[int]]:
-        anchor = self.anchors.take() if self.anchors is not None else None
-        wake_r, wake_w = pipe()
-        output_r, output_w = pipe()
-        diag_r, diag_w = pipe()
-        slot = SharedSlot()
-        pid = fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            self._child_main(
-                request,
-                request_fd,
-                slot,
-                anchor,
-                (wake_w, output_w, diag_w),
-                (wake_r, output_r, diag_r),
-            )
-        if anchor is not None:
-            try:
-                setpgid(pid, anchor)  # as the child does: whichever runs first
-            except OSError:
-                pass
-        for fd in (wake_w, output_w, diag_w):
-            close(fd)
-        return pid, Pipes(wake_r, output_r, diag_r, slot), anchor
-
-    def _child_main(
-        self,
-        request: Optional[CheckRequest],
-        request_fd: Optional[int],
-        slot: SharedSlot,
-        anchor: Optional[int],
-        ends: Tuple[int, int, int],
-        parent_ends: Tuple[int, int, int],
-    ) -> None:  # pragma: no cover - runs in the child
-        wake_w, output_w, diag_w = ends
-        try:
-            try:
-                setpgid(0, anchor if anchor is not None else 0)
-            except OSError:
-                setpgid(0, 0)
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            for sig, disposition in self.dispositions.items():
-                try:
-                    signal.signal(sig, disposition)
-                except (OSError, ValueError, TypeError):
-                    pass
-            others: List[int] = [self.in_fd, self.out_fd, self.wake_r, self.wake_w, *parent_ends]
-            if self.anchors is not None:
-                others.extend(self.anchors.fds())
-            # Another check's pipes and slot are not this check's to touch.
-            for pipes in [c.pipes for c in self.children.values()] + [s.pipes for s in self.spares]:
-                others.extend(pipes.fds())
-                if isinstance(pipes.slot, SharedSlot):
-                    pipes.slot.close()
-            others.extend(s.request_w for s in self.spares)
-            for fd in others:
-                close_quietly(fd)
-            dup2(output_w, 1)
-            dup2(output_w, 2)
-            close(output_w)
-            prepared = Prepared(self.project, slot, diag_w)
-            if request is None and request_fd is not None:  # a spare: wait for the check
-                request = LineReader(request_fd).read_one()
-                close_quietly(request_fd)
-                if not isinstance(request, dict):  # discarded: not a hard exit of user code
-                    prepared.real_exit(0)
-            phases = {"child": monotonic()}
-            run_check(cast(CheckRequest, request), self.project, prepared, wake_w, phases)
-        except BaseException:
-            # hotmod's own failure (not the user's: run_check catches that):
-            # leave a trace in the captured output.
-            try:
-                import traceback
-
-                traceback.print_exc()
-                sys.stderr.flush()
-            except BaseException:
-                pass
-        _exit(71)
-
-    def _spawn_subprocess(self, request: CheckRequest) -> Tuple[int, Pipes, Optional[int]]:
-        import subprocess
-
-        result_r, result_w = pipe()
-        output_r, output_w = pipe()
-        diag_r, diag_w = pipe()
-        payload = encode(
-            {
-                "request": request,
-                "paths": self.project.paths,
-                "files": sorted(self.project.files),
-                "tempdir": self.project.tempdir,
-            }
-        )
-        proc = subprocess.Popen(
-            launch.command(sys.executable, "--oneshot", str(result_w), str(diag_w), payload),
-            stdin=subprocess.DEVNULL,
-            stdout=output_w,
-            stderr=output_w,
-            pass_fds=(result_w, diag_w),
-            start_new_session=True,
-        )
-        for fd in (result_w, output_w, diag_w):
-            close(fd)
-        self._procs = getattr(self, "_procs", {})
-        self._procs[proc.pid] = proc
-        return proc.pid, Pipes(result_r, output_r, diag_r, None), None
+    def close_in_child(self, parent_ends: Tuple[int, ...]) -> None:
+        """In a new child: close what belongs to the zygote and to other checks."""
+        others: List[int] = [self.in_fd, self.out_fd, self.wake_r, self.wake_w, *parent_ends]
+        if self.anchors is not None:
+            others.extend(self.anchors.fds())
+        # Another check's pipes and slot are not this check's to touch.
+        for pipes in [c.pipes for c in self.children.values()] + [s.pipes for s in self.spares]:
+            others.extend(pipes.fds())
+            if pipes.slot is not None:
+                pipes.slot.close()
+        others.extend(s.request_w for s in self.spares)
+        for stem in self.stem_of.values():
+            others.extend(fd for fd in (stem.request_w, stem.events_r) if fd is not None)
+        for fd in others:
+            close_quietly(fd)
 
     # -- results -------------------------------------------------------------------------
     def _read_child_fd(self, fd: int) -> None:
+        for stem in self.stem_of.values():
+            if fd == stem.events_r:
+                self._read_stem_events(stem)
+                return
         for child in self.children.values():
-            pipes = child.pipes
-            if fd not in (pipes.wake, pipes.output, pipes.diag):
-                continue
-            chunk = _read_available(fd)
-            if fd == pipes.output:
-                if chunk is None:
-                    close_quietly(fd)
-                    pipes.output = None
-                else:
-                    self._keep_output(child, chunk)
-            elif fd == pipes.diag:
-                if chunk is None:
-                    close_quietly(fd)
-                    pipes.diag = None
-                    child.diag_closed_at = monotonic()
-                else:
-                    room = DUMP_LIMIT - len(child.dump)
-                    child.dump += chunk[: max(room, 0)]
-            elif chunk is None:  # the wake pipe: the report is complete, or the module closed it
-                close_quietly(fd)
-                pipes.wake = None
-                self._send_early(child)
-            elif not self.use_fork:  # a oneshot writes its report on that pipe
-                child.report += chunk[: max(REPORT_LIMIT - len(child.report), 0)]
-            return
-
-    def _keep_output(self, child: Running, chunk: bytes) -> None:
-        limit = int(child.request.get("output_limit") or 65536)
-        child.output_total += len(chunk)
-        room = limit - len(child.output)
-        if room > 0:
-            child.output += chunk[:room]
-
-    def _report(self, child: Running) -> Tuple[Optional[Dict[str, Any]], bool]:
-        """The child's report from its slot: parsed data (or None), and whether it is full."""
-        slot = child.pipes.slot
-        payload, full = (
-            slot.read() if isinstance(slot, SharedSlot) else best_of_lines(bytes(child.report))
-        )
-        return _parse(payload), full
+            if fd in child.pipes.fds():
+                limit = int(child.request.get("output_limit") or 65536)
+                if child.take(fd, limit):
+                    self._send_early(child)
+                return
 
     def _send_early(self, child: Running) -> None:
         """A full report arrived: answer now, reap the process later."""
         if child.sent or not self.use_fork:
             return
-        report, full = self._report(child)
+        report, full = child.read_report()
         if report is None or not full:
             return  # the module closed the pipe early, or the child is still writing
-        for attr in ("output", "diag"):
-            fd = getattr(child.pipes, attr)
-            chunk = _read_available(fd) if fd is not None else None
-            while chunk:
-                if attr == "output":
-                    self._keep_output(child, chunk)
-                else:
-                    child.dump += chunk[: max(DUMP_LIMIT - len(child.dump), 0)]
-                chunk = _read_available(fd) if fd is not None else None
-        self._send(child, report, {"code": 0, "signal": None})
+        child.drain(int(child.request.get("output_limit") or 65536))
+        self._deliver(child, report, {"code": 0, "signal": None})
 
     def _reap(self) -> None:
         while True:
@@ -709,60 +648,30 @@ class Zygote:
     def _finish(self, child: Running) -> None:
         del self.children[child.pid]
         self._kill_strays()
-        for attr in ("output", "diag", "wake"):
-            fd = getattr(child.pipes, attr)
-            chunk = _read_available(fd) if fd is not None else None
-            while chunk:
-                if attr == "output":
-                    self._keep_output(child, chunk)
-                elif attr == "diag":
-                    child.dump += chunk[: max(DUMP_LIMIT - len(child.dump), 0)]
-                else:
-                    child.report += chunk[: max(REPORT_LIMIT - len(child.report), 0)]
-                chunk = _read_available(fd) if fd is not None else None
-        report, _ = self._report(child)
+        child.drain(int(child.request.get("output_limit") or 65536))
+        report, _ = child.read_report()
         child.pipes.close()
+        stem = self.stem_of.get(child.pid)
+        if stem is not None:
+            self._stem_ended(stem, child, report)
+            return
         if child.sent:
             return
-        status = child.status or 0
-        exit_info: ExitInfo = {"code": None, "signal": None}
-        if WIFEXITED(status):
-            exit_info["code"] = WEXITSTATUS(status)
-        elif WIFSIGNALED(status):
-            exit_info["signal"] = WTERMSIG(status)
-        if report is None:
-            _, dump = split_journal(bytes(child.dump).decode("utf-8", "replace"))
-            timed_out = (
-                child.killed_for_timeout
-                or dump.startswith("Timeout")
-                or (
-                    child.timeout_at is not None
-                    and monotonic() >= child.timeout_at
-                    and exit_info["code"] == 1
-                )
-            )
-            outcome = "timeout" if timed_out else "crash"
-            report = {"module": child.request["module"], "outcome": outcome}
-            # The dump pipe closed well before the child ended: the module closed it.
-            closed_early = child.module_closed_diag or (
-                child.diag_closed_at is not None
-                and monotonic() - child.diag_closed_at > CLOSED_EARLY_S
-            )
-            if closed_early and not dump.strip():
-                report["harness"] = (
-                    "the module closed the pipe hotmod's traceback dump is written to, "
-                    "so the line it was running is unknown"
-                )
-        self._send(child, report, exit_info)
+        self._deliver(child, report or child.verdict_without_report(), child.exit_info())
 
-    def _send(self, child: Running, report: Dict[str, Any], exit_info: ExitInfo) -> None:
+    def _deliver(self, child: Running, report: Dict[str, Any], exit_info: ExitInfo) -> None:
+        """A child's report is in: a check's result goes out; a stem's answers its checks."""
         child.sent = True
-        result = cast(CheckResult, report)
-        result["module"] = child.request["module"]  # the child's word is not needed for that
-        if result.get("outcome") not in ("ok", "error", "memory-limit", "timeout", "crash"):
-            result["outcome"] = "crash"
-        if "hard_exit" in result:
-            result["outcome"] = "crash"
+        result = self._finalize(child.result(report, exit_info))
+        stem = self.stem_of.get(child.pid)
+        if stem is not None:
+            self._stem_reported(stem, result)
+        else:
+            self._emit(result, child.request)
+
+    def _finalize(self, result: CheckResult) -> CheckResult:
+        """What the zygote adds to a child's result, once: net memory, character
+        columns, the imports a stem's check inherited; and what it learns from it."""
         compiled = result.pop("compiled", None)
         if self.use_fork and isinstance(compiled, list):  # a oneshot cannot share code
             for path in compiled:
@@ -771,29 +680,83 @@ class Zygote:
         memory = result.get("memory")
         if isinstance(memory, dict) and isinstance(memory.get("rss_delta"), int):
             memory["rss_delta"] = max(0, memory["rss_delta"] - self.rss_baseline)
-        side_effects, dump = split_journal(bytes(child.dump).decode("utf-8", "replace"))
-        if "side_effects" not in result and side_effects:
-            result["side_effects"] = side_effects
         error = result.get("error")
         if isinstance(error, dict) and error.get("is_syntax_error"):
             _columns_in_characters(error.get("syntax"), self.project.files)
-        result["exit"] = exit_info
-        result["traceback_dump"] = dump if result["outcome"] != "ok" else ""
-        result["output"] = bytes(child.output).decode("utf-8", "replace")
-        result["output_bytes"] = child.output_total
-        result["wall_ms"] = (perf_counter() - child.started) * 1000.0
-        # Where the time went, in ms from the hand-over: the child's phases
-        # (same monotonic clock), then the zygote noticing its report.
-        marks = result.get("phases")
-        marks = dict(marks) if isinstance(marks, dict) else {}
-        marks["sent"] = monotonic()
-        result["phases"] = {
-            str(k): round((v - child.handed) * 1000.0, 3)
-            for k, v in marks.items()
-            if isinstance(v, float)
-        }
-        result["pid"] = child.pid
-        send(self.out_fd, {"event": "result", "id": child.request.get("id"), "result": result})
+        if self.inherited_ms:
+            result["inherited_ms"] = self.inherited_ms
+        self._learn_costs(result)
+        return result
+
+    def _emit(self, result: CheckResult, request: CheckRequest) -> None:
+        send(self.out_fd, {"event": "result", "id": request.get("id"), "result": result})
+
+    def _learn_costs(self, result: Any) -> None:
+        """What each package's import cost, from the timings any check reports."""
+        modules = result.get("modules") if isinstance(result, dict) else None
+        if not isinstance(modules, dict):
+            return
+        for name, timing in modules.items():
+            if name in self.packages and isinstance(timing, dict):
+                cost = timing.get("cumulative_ms")
+                if isinstance(cost, (int, float)):
+                    self.package_cost[name] = float(cost)
+
+    # -- stems ------------------------------------------------------------------------------
+    def _stem_reported(self, stem: Stem, result: CheckResult) -> None:
+        """A stem's import is done: answer what it decided, hand it the rest.
+
+        Its import failed: so does the fresh import of every module under its
+        package.  A module its import ran: nothing of it is left to run.  The
+        others are checked forked from the stem, or, if forking from it would
+        not be exact, from here as before (see stems.py).
+        """
+        info = result.pop("stem", None)
+        stem.reported(dict(result, stem=info))
+        stem.running.deadline = float("inf")  # it serves now, for as long as it is asked
+        failed = result["outcome"] != "ok"
+        if not failed and not stem.serving:  # until its files change: see "changed"
+            self.no_stem.add(stem.package)
+        waiting, stem.waiting = stem.waiting, []
+        for request in waiting:
+            if failed or request["module"] in stem.loaded:
+                answer = cast(CheckResult, dict(result))
+                answer["module"] = request["module"]
+                self._emit(answer, request)
+            elif not (stem.serving and stem.forward(request)):
+                self.queue.insert(0, request)
+        if not stem.serving:
+            stem.end()
+
+    def _read_stem_events(self, stem: Stem) -> None:
+        events = stem.events.read_available()
+        if events is None:
+            close_quietly(stem.events_r)
+            stem.events_r = None
+            return
+        for event in events:
+            if not isinstance(event, dict) or event.get("event") != "result":
+                continue
+            request = stem.outstanding.pop(event.get("id"), None)  # type: ignore[arg-type]
+            result = event.get("result")
+            if request is not None and isinstance(result, dict):
+                self._learn_costs(result)
+                self._emit(cast(CheckResult, result), request)
+
+    def _stem_ended(self, stem: Stem, child: Running, report: Optional[Dict[str, Any]]) -> None:
+        """A stem's process is gone: its unanswered checks run from here."""
+        del self.stem_of[child.pid]
+        if not child.sent:  # it died importing: that is the verdict of its checks
+            self._deliver(child, report or child.verdict_without_report(), child.exit_info())
+        if stem.events_r is not None:
+            self._read_stem_events(stem)
+        if stem.outstanding:  # it died serving: not to be trusted again
+            self.no_stem.add(stem.package)
+            self.queue[:0] = list(stem.outstanding.values())
+            stem.outstanding = {}
+        stem.close()
+        if self.stems.get(stem.package) is stem:
+            del self.stems[stem.package]
 
     def _kill_strays(self) -> None:
         """Kill what finished checks left behind outside their process groups.
@@ -865,12 +828,28 @@ def _top_level_names(files: FrozenSet[str], paths: List[str]) -> Set[str]:
     tops = set()
     for f in files:
         for base in paths:
-            prefix = base.rstrip("/") + "/"
+            prefix = base.rstrip(sep) + sep
             if f.startswith(prefix):
-                first = f[len(prefix) :].split("/")[0]
+                first = f[len(prefix) :].split(sep)[0]
                 tops.add(first[:-3] if first.endswith(".py") else first)
                 break
     return tops
+
+
+def _package_names(files: FrozenSet[str], paths: List[str]) -> FrozenSet[str]:
+    """The dotted names of the project's packages (folders with ``__init__.py``)."""
+    names = set()
+    for f in files:
+        if not f.endswith(sep + "__init__.py"):
+            continue
+        for base in paths:
+            prefix = base.rstrip(sep) + sep
+            if f.startswith(prefix):
+                parts = f[len(prefix) :].split(sep)[:-1]
+                if parts and all(p.isidentifier() for p in parts):
+                    names.add(".".join(parts))
+                break
+    return frozenset(names)
 
 
 def worker_only_modules(baseline: FrozenSet[str]) -> Tuple[str, ...]:
@@ -886,7 +865,7 @@ def worker_only_modules(baseline: FrozenSet[str]) -> Tuple[str, ...]:
     if not fresh:  # not started by the bootstrap (tests of the package itself)
         return ()
     used: Set[str] = set()
-    for name, module in list(sys.modules.items()):
+    for name, module in list(_modules.items()):
         if name in baseline:
             continue
         try:
@@ -907,9 +886,8 @@ def worker_only_modules(baseline: FrozenSet[str]) -> Tuple[str, ...]:
 
 
 def _own_files() -> Tuple[str, ...]:
-    files = (
-        getattr(m, "__file__", None) for n, m in sys.modules.items() if n.startswith(launch.PACKAGE)
-    )
+    own = [m for name, m in _modules.items() if name.startswith(launch.PACKAGE)]
+    files = (getattr(m, "__file__", None) for m in own)
     return tuple(abspath(f) for f in files if isinstance(f, str))
 
 
@@ -920,28 +898,9 @@ def _tempdir() -> Optional[str]:
         return None
 
 
-def _read_available(fd: int) -> Optional[bytes]:
-    """Bytes ready on a non-blocking fd; b"" when nothing is ready, None at EOF."""
-    chunks: List[bytes] = []
-    while True:
-        try:
-            chunk = read(fd, 1 << 16)
-        except BlockingIOError:
-            return b"".join(chunks)
-        except InterruptedError:
-            continue
-        except OSError:
-            return None
-        if not chunk:
-            return b"".join(chunks) if chunks else None
-        chunks.append(chunk)
-        if len(chunks) > 64:
-            return b"".join(chunks)
-
-
 def _drain(fd: int) -> None:
     try:
-        while read(fd, 4096):
+        while read_available(fd):
             pass
     except (BlockingIOError, InterruptedError):
         pass
@@ -949,16 +908,9 @@ def _drain(fd: int) -> None:
 
 def _clean_main() -> None:
     """``__main__`` as a fresh ``python -c`` has it: nothing of the bootstrap."""
-    main = sys.modules.get("__main__")
-    keep = (
-        "__name__",
-        "__doc__",
-        "__package__",
-        "__loader__",
-        "__spec__",
-        "__annotations__",
-        "__builtins__",
-    )
+    main = _modules.get("__main__")
+    keep = ("__name__", "__doc__", "__package__", "__loader__", "__spec__", "__annotations__",
+            "__builtins__")  # fmt: skip
     if main is not None:
         for name in [n for n in vars(main) if n not in keep]:
             delattr(main, name)
@@ -974,7 +926,7 @@ def _oneshot(result_fd: int, diag_fd: int, payload: str) -> None:
         data["paths"],
         data.get("tempdir"),
         _own_files(),
-        worker_only_modules(frozenset(sys.modules)),
+        worker_only_modules(frozenset(_modules)),
         CodeCache(),
     )
     prepared = Prepared(project, PipeSlot(result_fd), diag_fd)
@@ -992,7 +944,7 @@ def main(argv: List[str]) -> int:
         _oneshot(int(argv[1]), int(argv[2]), argv[3])
         return 0
     in_fd, out_fd = int(argv[0]), int(argv[1])
-    use_fork = fork is not None and not environ.get("HOTMOD_WORKER_NO_FORK")
+    use_fork = _fork is not None and not environ.get("HOTMOD_WORKER_NO_FORK")
     zygote = Zygote(in_fd, out_fd, use_fork)
     first = zygote.reader.read_one()
     if not isinstance(first, dict):

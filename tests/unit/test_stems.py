@@ -1,0 +1,248 @@
+"""Stems: a package's fresh import shared by the checks of its modules (worker/stems.py).
+
+Every verdict must stay what ``python -c "import m"`` says; the package's own
+code must run once per batch of checks instead of once per module.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hotmod.core import Code, Engine
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ..conftest import Workspace
+from ..fresh import fresh_verdict, hotmod_verdict, same_verdict
+
+COUNT = "import os\nwith open(os.environ['HOTMOD_TEST_COUNTER'], 'a') as _f:\n    _f.write('x')\n"
+
+
+def engine(workspace: Workspace, counter: Path, stems: bool = True, **settings: Any) -> Engine:
+    # "always": a stem for any two checks of a package, whatever its import costs.
+    env = {"HOTMOD_TEST_COUNTER": str(counter), "HOTMOD_WORKER_STEMS": "always" if stems else "0"}
+    return Engine(workspace.root, {"python": sys.executable, "env": env, **settings}, environ={})
+
+
+def runs(counter: Path) -> int:
+    return len(counter.read_text()) if counter.exists() else 0
+
+
+def modules_importing_each_other(count: int) -> dict[str, str]:
+    files = {f"pkg/m{i}.py": f"from pkg import m{i - 1}\nX = {i}\n" for i in range(1, count)}
+    files["pkg/m0.py"] = "X = 0\n"
+    return files
+
+
+def test_a_package_that_imports_its_modules_runs_once_for_all_their_checks(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    counter = tmp_path / "count"
+    workspace.write(
+        {
+            "pkg/__init__.py": COUNT + "".join(f"from pkg import m{i}\n" for i in range(12)),
+            **modules_importing_each_other(12),
+        }
+    )
+    with engine(workspace, counter) as e:
+        report = e.check()
+    assert report.ok and len(report.results) == 13
+    assert runs(counter) == 1  # one stem; without stems, once per module (13)
+    timing = {r.name: r for r in report.results}["pkg.m5"]
+    assert timing.import_ms >= timing.load_ms  # what a fresh import of it costs, package included
+
+
+def test_every_module_of_a_package_whose_import_fails_fails_as_in_a_fresh_process(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    workspace.write(
+        {
+            "pkg/__init__.py": "from pkg import a\nfrom pkg import broken\n",
+            "pkg/a.py": "X = 1\n",
+            "pkg/broken.py": "Y = 1\nraise RuntimeError('broken package')\n",
+            **{f"pkg/other{i}.py": "Z = 1\n" for i in range(10)},
+        }
+    )
+    with engine(workspace, tmp_path / "count") as e:
+        report = e.check()
+    assert len(report.failed) == 13
+    for result in report.results:
+        fresh = fresh_verdict(workspace.root, result.name)
+        assert same_verdict(hotmod_verdict(result), fresh), (result.name, result.diagnostics)
+    broken = {r.name: r for r in report.results}["pkg.broken"].diagnostics[0]
+    assert broken.code is Code.EXCEPTION and broken.span.line == 1
+
+
+def test_modules_the_package_does_not_import_are_checked_forked_from_it(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    counter = tmp_path / "count"
+    workspace.write(
+        {
+            "pkg/__init__.py": COUNT + "BASE = 40\n",
+            **{f"pkg/m{i}.py": f"from pkg import BASE\nX = BASE + {i}\n" for i in range(11)},
+            "pkg/bad.py": "from pkg import BASE\nraise ValueError(BASE)\n",
+        }
+    )
+    with engine(workspace, counter) as e:
+        report = e.check()
+    by_name = {r.name: r for r in report.results}
+    assert [r.name for r in report.failed] == ["pkg.bad"]
+    [diagnostic] = by_name["pkg.bad"].diagnostics
+    assert diagnostic.span.line == 1 and "ValueError: 40" in diagnostic.message
+    assert runs(counter) <= 2  # the stem (and perhaps the check of `pkg` alone)
+
+
+def test_a_package_import_that_starts_a_thread_is_not_shared(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """Forking loses threads: a module needing the package's thread would fail in a
+    check forked from the stem, and passes in a fresh process."""
+    counter = tmp_path / "count"
+    workspace.write(
+        {
+            "pkg/__init__.py": COUNT + "import threading\n"
+            "WORKER = threading.Thread(target=threading.Event().wait, daemon=True)\n"
+            "WORKER.start()\n",
+            **{
+                f"pkg/m{i}.py": "from pkg import WORKER\nassert WORKER.is_alive()\n"
+                "import threading\nassert threading.active_count() > 1\n"
+                for i in range(10)
+            },
+        }
+    )
+    with engine(workspace, counter) as e:
+        report = e.check()
+    assert report.ok, [d.message for r in report.failed for d in r.diagnostics]
+    assert runs(counter) >= 10  # each check ran the package again
+
+
+def test_a_stem_is_not_reused_once_a_file_it_ran_changed(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    counter = tmp_path / "count"
+    workspace.write(
+        {
+            "pkg/__init__.py": COUNT + "from pkg import core\n",
+            "pkg/core.py": "VALUE = 1\n",
+            **{f"pkg/m{i}.py": "from pkg.core import VALUE\n" for i in range(10)},
+        }
+    )
+    with engine(workspace, counter) as e:
+        assert e.check().ok
+        # Through the engine's own notification of a save...
+        workspace.write({"pkg/core.py": "raise RuntimeError('core broke')\n"})
+        report = e.check_paths([workspace.path("pkg/core.py")])
+        assert len(report.failed) == 12, [r.name for r in report.results if r.ok]
+        # ...and without one (a change the watcher missed): the stem's files are
+        # looked at before it is used again.
+        workspace.write({"pkg/core.py": "VALUE = 2  # fixed\n"})
+        assert e.check().ok
+        workspace.write({"pkg/core.py": "raise RuntimeError('broken again, unseen')\n"})
+        report = e.check(["pkg.m1", "pkg.m2", "pkg.m3"], dependents=False)
+    assert not any(r.ok for r in report.results)
+
+
+def test_nested_packages_get_stems_of_their_own(workspace: Workspace, tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    workspace.write(
+        {
+            "pkg/__init__.py": "",
+            "pkg/sub/__init__.py": COUNT + "".join(f"from . import s{i}\n" for i in range(10)),
+            **{f"pkg/sub/s{i}.py": f"S = {i}\n" for i in range(10)},
+            **{f"pkg/top{i}.py": f"T = {i}\n" for i in range(10)},
+        }
+    )
+    with engine(workspace, counter) as e:
+        report = e.check()
+    assert report.ok and len(report.results) == 22
+    assert runs(counter) == 1
+
+
+def test_the_same_verdicts_with_and_without_stems(workspace: Workspace, tmp_path: Path) -> None:
+    workspace.write(
+        {
+            "app/__init__.py": "from app import models\n",
+            "app/models.py": "from app import util\nNAMES = [util.slug('A B')]\n",
+            "app/util.py": "def slug(text):\n    return text.lower().replace(' ', '-')\n",
+            "app/views.py": "from app.models import NAMES, missing\n",
+            "app/cli.py": "import app.views\nprint('cli', app.models.NAMES)\n",
+            "app/plugins/__init__.py": "REGISTRY = {}\n",
+            **{
+                f"app/plugins/p{i}.py": f"from app.plugins import REGISTRY\nREGISTRY['p{i}'] = 1\n"
+                for i in range(9)
+            },
+            "app/plugins/dupe.py": "from app.plugins import REGISTRY\n"
+            "if 'p1' in REGISTRY:\n    raise KeyError('already registered')\n",
+        }
+    )
+    verdicts = []
+    for stems in (False, True):
+        with engine(workspace, tmp_path / "count", stems=stems) as e:
+            report = e.check()
+        verdicts.append(
+            {
+                r.name: (r.ok, [(d.code, d.span, d.message) for d in r.diagnostics])
+                for r in report.results
+            }
+        )
+    assert verdicts[0] == verdicts[1]
+    # Each check registers into a registry of its own, as a fresh process does.
+    assert verdicts[1]["app.plugins.dupe"][0] is True
+    assert verdicts[1]["app.views"][0] is False and verdicts[1]["app.cli"][0] is False
+
+
+# -- the property: stems never change a verdict -------------------------------------------
+
+identifier = st.sampled_from(["a", "b", "c", "d", "e", "f"])
+
+
+@st.composite
+def package_trees(draw: Any) -> dict[str, str]:
+    """A package ``pkg`` with a sub-package, whose modules import each other (cycles
+    included), raise, and whose ``__init__``s import some of their modules."""
+    names = ["pkg." + n for n in draw(st.lists(identifier, min_size=3, max_size=6, unique=True))]
+    names += [
+        "pkg.sub." + n for n in draw(st.lists(identifier, min_size=2, max_size=5, unique=True))
+    ]
+    files: dict[str, str] = {}
+    for name in names:
+        lines = []
+        for other in draw(st.lists(st.sampled_from(names), max_size=3, unique=True)):
+            if other != name:
+                lines.append(f"import {other}")
+        if draw(st.booleans()):
+            lines.append(f"VALUE = {draw(st.integers(0, 9))}")
+        if draw(st.integers(0, 5)) == 0:
+            lines.append("raise RuntimeError('broken')")
+        files[name.replace(".", "/") + ".py"] = "\n".join(lines) + "\n"
+    for package, members in (("pkg", names), ("pkg.sub", [n for n in names if ".sub." in n])):
+        chosen = draw(st.lists(st.sampled_from(members), max_size=3, unique=True))
+        body = "\n".join(f"import {m}" for m in chosen)
+        files[package.replace(".", "/") + "/__init__.py"] = body + "\n"
+    return files
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(tree=package_trees())
+def test_stems_never_change_a_verdict(tmp_path_factory: pytest.TempPathFactory,
+                                      tree: dict[str, str]) -> None:  # fmt: skip
+    root = tmp_path_factory.mktemp("tree")
+    for name, text in tree.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(textwrap.dedent(text))
+    env = {"HOTMOD_WORKER_STEMS": "always"}  # small trees would not be worth a stem
+    with Engine(root, {"python": sys.executable, "env": env}, environ={}) as e:
+        report = e.check()
+    for result in report.results:
+        fresh = fresh_verdict(root, result.name)
+        assert same_verdict(hotmod_verdict(result), fresh), (tree, result.name, fresh,
+                                                             result.diagnostics)  # fmt: skip
