@@ -167,6 +167,7 @@ class Worker:
             "files": self._files,
             "warm": self._warm,
             "max_children": self.max_children,
+            "root": str(self.cwd),
         }
         with contextlib.suppress(OSError):
             # An interpreter that exits at once closes the pipe first: that

@@ -9,6 +9,11 @@ extensions and ctypes can do all of this without an event.
 Each event is also written to the check's diagnostics pipe as it happens (a
 *journal* line), so that a crash or a hang that leaves no report still
 reports what happened before.
+
+The same hook notes what the verdict depends on besides the project's
+sources (for the engine's verdict cache): the files read and the folders
+listed below the workspace (data files, plugin folders, and the import
+system's own listings of project folders, which change when a module appears).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ AUDITED = {
 }
 JOURNAL_MARK = "hotmod side effect: "  # a line of the diagnostics pipe
 MAX_SIDE_EFFECTS = 50
+_NOTED = frozenset({"open", "os.listdir", "os.scandir"})
 _WRITE_FLAGS = O_WRONLY | O_RDWR | O_CREAT | O_APPEND | O_TRUNC
 _VERBS = {
     "os.remove": "deletes",
@@ -64,8 +70,12 @@ class SideEffectAudit:
         journal_fd: int,
         tempdir: Optional[str],
         skip_files: Tuple[str, ...],
+        watched: Tuple[str, ...] = (),
     ) -> None:
         self.mode = mode
+        self.watched = watched  # folders whose reads and listings are noted
+        self.reads: Set[str] = set()
+        self.listed: Set[str] = set()
         self.project_files = project_files
         self.journal_fd = journal_fd
         self.tempdir = tempdir
@@ -76,7 +86,11 @@ class SideEffectAudit:
         self.known_files: Dict[str, Optional[str]] = {}  # co_filename -> project path or None
 
     def __call__(self, event: str, args: Tuple[Any, ...]) -> None:
-        if not self.active or event not in AUDITED:
+        if not self.active:
+            return
+        if event in _NOTED and self.watched:
+            self._note(event, args)
+        if self.mode == "off" or event not in AUDITED:
             return
         me = get_ident()
         if me in self.busy:
@@ -133,6 +147,29 @@ class SideEffectAudit:
         if path is None or isinstance(path, int) or not self._outside_temp(path):
             return None
         return "%s %s (%s)" % (_VERBS[event], _short(_text_path(path)), event)
+
+    def _note(self, event: str, args: Tuple[Any, ...]) -> None:
+        """A read or a listing below the workspace: what the verdict depends on."""
+        try:
+            path = args[0] if args else None
+            if path is None or isinstance(path, int):
+                return
+            text = _text_path(path)
+            if not text.startswith(self.watched) or len(self.reads) + len(self.listed) > 500:
+                return
+            if event != "open":
+                self.listed.add(text.rstrip("/") or "/")
+                return
+            mode, flags = args[1], args[2] if len(args) > 2 else 0
+            writes = (
+                any(c in mode for c in "wax+")
+                if isinstance(mode, str)
+                else bool((flags or 0) & _WRITE_FLAGS)
+            )
+            if not writes and text not in self.project_files and not text.endswith(".pyc"):
+                self.reads.add(text)
+        except Exception:  # never break the import
+            return
 
     def _outside_temp(self, path: Any) -> bool:
         try:
@@ -202,11 +239,10 @@ def start(
     journal_fd: int,
     tempdir: Optional[str],
     skip_files: Tuple[str, ...],
-) -> Optional[SideEffectAudit]:
-    """Install the audit hook for this check (None when off)."""
-    if mode == "off":
-        return None
-    audit = SideEffectAudit(mode, project_files, journal_fd, tempdir, skip_files)
+    watched: Tuple[str, ...],
+) -> SideEffectAudit:
+    """Install the audit hook for this check ("off": it only notes reads and listings)."""
+    audit = SideEffectAudit(mode, project_files, journal_fd, tempdir, skip_files, watched)
     addaudithook(audit)
     audit.active = True
     return audit

@@ -41,6 +41,20 @@ from .protocol import CheckRequest, ChildReport, MemoryInfo, ModuleTiming
 from .safe import private_builtins
 from .wire import encode
 
+try:
+    from hashlib import blake2b
+
+    def digest(data: bytes) -> str:
+        """A short digest of a file's bytes: the verdict cache's notion of "unchanged"."""
+        return blake2b(data, digest_size=16).hexdigest()
+
+except ImportError:  # pragma: no cover - a Python built without hashlib
+    from zlib import crc32
+
+    def digest(data: bytes) -> str:
+        return "crc32:%08x:%d" % (crc32(data), len(data))
+
+
 private_builtins(globals())
 
 try:
@@ -95,16 +109,19 @@ class Project(NamedTuple):
     own_files: Tuple[str, ...]  # the worker's own source files
     forget: Tuple[str, ...]  # modules a check child drops: see zygote.worker_only_modules
     code: CodeCache
+    watched: Tuple[str, ...] = ()  # the workspace: reads and listings below it are noted
 
 
 class Recorder:
-    """Times every project module executed during the check."""
+    """Times every project module executed during the check, and notes the exact
+    source it ran (a digest, for the engine's verdict cache)."""
 
     def __init__(self) -> None:
         self.stack: List[List[Any]] = []  # [name, start, children's seconds]
         self.modules: Dict[str, ModuleTiming] = {}
         self.edges: List[Tuple[str, str]] = []
         self.compiled: List[str] = []  # project files compiled from source (not cached)
+        self.sources: Dict[str, str] = {}  # file -> digest of the bytes executed
 
 
 def _loader_class(recorder: Recorder, code_cache: CodeCache) -> type:
@@ -120,6 +137,7 @@ def _loader_class(recorder: Recorder, code_cache: CodeCache) -> type:
         def get_code(self, fullname: str) -> Any:
             path = self.get_filename(fullname)
             source = self.get_data(path)
+            recorder.sources[path] = digest(source)
             code = code_cache.get(path, source)
             if code is not None:
                 return code
@@ -297,6 +315,7 @@ def import_and_report(
         prepared.diag_fd,
         project.tempdir,
         project.own_files,
+        project.watched,
     )
     profiler = (
         profiler_mod.start(module, project.files, project.own_files)
@@ -322,8 +341,7 @@ def import_and_report(
         except BaseException:
             pass
     _quiet_the_process(recursion_limit)
-    if side_effects is not None:
-        side_effects.active = False
+    side_effects.active = False
     if prepared.reserve is not None:
         prepared.reserve.close()
     report: ChildReport = {"module": module, "outcome": "ok"}
@@ -340,8 +358,13 @@ def import_and_report(
     profile = profiler_mod.finish(profiler)
     if profile is not None:
         report["profile"] = profile
-    if side_effects is not None:
+    if side_effects.mode != "off":
         report["side_effects"] = side_effects.events
+    report["depends"] = {
+        "sources": prepared.recorder.sources,
+        "reads": sorted(side_effects.reads),
+        "listed": sorted(side_effects.listed),
+    }
     phases["report"] = monotonic()
     report["memory"] = _memory(prepared.statm, rss0, trace, project.files)
     report["total_ms"] = elapsed * 1000.0

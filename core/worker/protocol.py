@@ -26,13 +26,15 @@ SideEffectMode = Literal["warn", "block", "off"]
 
 class InitRequest(TypedDict):
     """The first message: module dirs (put in front of ``sys.path``), the project's
-    files, the third-party modules to pre-import."""
+    files, the third-party modules to pre-import, the workspace (reads and listings
+    below it are noted: see Depends)."""
 
     op: Literal["init"]
     paths: List[str]
     files: List[str]
     warm: List[str]
     max_children: Optional[int]
+    root: str
 
 
 class FilesRequest(TypedDict):
@@ -109,6 +111,7 @@ class ReadyEvent(TypedDict):
     fork: bool
     warm: Dict[str, WarmInfo]
     rss_baseline: int  # RSS growth of importing an empty module, subtracted from results
+    sys_path: List[str]  # where the interpreter finds packages: see the verdict cache
 
 
 class WarmedEvent(TypedDict):
@@ -246,6 +249,15 @@ class StemInfo(TypedDict):
     why: str
 
 
+class Depends(TypedDict, total=False):
+    """What a verdict depends on besides the interpreter, its installed packages,
+    the environment and hotmod's settings (the engine's verdict cache keys on it)."""
+
+    sources: Dict[str, str]  # project file executed -> digest of its bytes
+    reads: List[str]  # other files read below the workspace
+    listed: List[str]  # folders listed below the workspace (the import system's too)
+
+
 class _ChildReportBase(TypedDict):
     module: str
     outcome: Outcome
@@ -266,6 +278,7 @@ class ChildReport(_ChildReportBase, total=False):
     hard_exit: int  # the module called os._exit(n)
     partial: str  # the full report could not be written: why
     stem: StemInfo  # a stem's report only; the zygote does not pass it on
+    depends: Depends
 
 
 class CheckResult(ChildReport, total=False):

@@ -257,6 +257,7 @@ def run(
         events_w,
         loaded=frozenset(ran) | zygote.loaded,
         inherited_ms=zygote.inherited_ms + report.get("total_ms", 0.0),
+        depends=report.get("depends", {}),
     )
     zygote.serve()
     prepared.real_exit(0)

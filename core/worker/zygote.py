@@ -58,6 +58,7 @@ from .protocol import (
     PROTOCOL_VERSION,
     CheckRequest,
     CheckResult,
+    Depends,
     ExitInfo,
     InitRequest,
     ReadyEvent,
@@ -131,6 +132,7 @@ class Zygote:
         self.packages: FrozenSet[str] = frozenset()  # the project's packages, by name
         self.loaded: FrozenSet[str] = frozenset()  # project modules imported here (a stem's)
         self.inherited_ms = 0.0  # what those imports cost: a stem's checks did not repeat it
+        self.inherited: Depends = {}  # what those imports depended on: so do its checks
         self.package_cost: Dict[str, float] = {}  # a package's last measured import, ms
         self.running = True
         self.own_children: FrozenSet[int] = frozenset()
@@ -149,7 +151,9 @@ class Zygote:
         for p in reversed(paths):
             if p not in sys.path:
                 sys.path.insert(0, p)
-        self.project = self.project._replace(paths=paths, tempdir=_tempdir())
+        root = msg.get("root")
+        watched = (root.rstrip(sep) + sep,) if isinstance(root, str) and root else ()
+        self.project = self.project._replace(paths=paths, tempdir=_tempdir(), watched=watched)
         self._set_files(msg.get("files", []))
         if msg.get("max_children"):
             self.max_children = max(1, int(msg["max_children"] or 1))
@@ -167,6 +171,7 @@ class Zygote:
             "fork": self.use_fork,
             "warm": self.warm_report,
             "rss_baseline": self.rss_baseline,
+            "sys_path": [p for p in sys.path if isinstance(p, str)],
         }
         send(self.out_fd, ready)
 
@@ -269,7 +274,12 @@ class Zygote:
         return sorted(deltas)[len(deltas) // 2] if deltas else 0
 
     def become_stem(
-        self, in_fd: int, out_fd: int, loaded: FrozenSet[str], inherited_ms: float
+        self,
+        in_fd: int,
+        out_fd: int,
+        loaded: FrozenSet[str],
+        inherited_ms: float,
+        depends: Depends,
     ) -> None:
         """In a stem's process, after its import: serve from here (see stems.py)."""
         self.in_fd, self.out_fd = in_fd, out_fd
@@ -277,6 +287,7 @@ class Zygote:
         self.queue, self.children, self.spares = [], {}, []
         self.stems, self.stem_of, self.no_stem = {}, {}, set()
         self.loaded, self.inherited_ms = loaded, inherited_ms
+        self.inherited = merge_depends(self.inherited, depends)
         self.running, self.idle_since = True, None
         become_subreaper()  # not inherited across fork
         self.wake_r, self.wake_w = pipe()
@@ -685,6 +696,9 @@ class Zygote:
             _columns_in_characters(error.get("syntax"), self.project.files)
         if self.inherited_ms:
             result["inherited_ms"] = self.inherited_ms
+        if self.inherited:
+            own = result.get("depends")
+            result["depends"] = merge_depends(self.inherited, own if isinstance(own, dict) else {})
         self._learn_costs(result)
         return result
 
@@ -783,6 +797,17 @@ class Zygote:
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+
+def merge_depends(first: Depends, second: Depends) -> Depends:
+    """What a check forked from a stem depends on: the stem's import, and its own."""
+    if not first:
+        return second
+    return {
+        "sources": {**first.get("sources", {}), **second.get("sources", {})},
+        "reads": sorted(set(first.get("reads", [])) | set(second.get("reads", []))),
+        "listed": sorted(set(first.get("listed", [])) | set(second.get("listed", []))),
+    }
 
 
 def _parse(payload: Optional[bytes]) -> Optional[Dict[str, Any]]:

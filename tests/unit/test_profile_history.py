@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from hotmod.core import Code, ModuleResult
+from hotmod.core import Code, ModuleResult, sqlite_store
 from hotmod.core import history as history_module
 from hotmod.core.cachedir import workspace_cache_dir
 from hotmod.core.history import History
@@ -199,8 +199,8 @@ def test_a_corrupt_history_database_is_replaced_with_a_warning(workspace: Worksp
 def test_a_locked_history_database_warns_and_catches_up_later(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(history_module, "RETRY_S", 0.2)
-    monkeypatch.setattr(history_module, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(sqlite_store, "RETRY_S", 0.2)
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 200)
     _set_delay(workspace, 0)
     db = workspace_cache_dir(workspace.root) / "history.sqlite3"
     db.parent.mkdir(parents=True, exist_ok=True)
