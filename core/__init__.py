@@ -1,5 +1,7 @@
 """hotmod's engine: fresh-import checks of a workspace's modules, no LSP dependency."""
 
+__version__ = "0.1.0"  # first: modules below read it
+
 from .config import Config, ConfigError, load_config
 from .engine import Engine, EngineStatus, ScanDelta
 from .results import (
@@ -16,8 +18,6 @@ from .results import (
 )
 from .stats import MemoryReport, PerformanceSummary
 from .worker_client import WorkerError
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CheckReport",

@@ -118,6 +118,13 @@ class Config:
         "ignores it.",
         default="warn",
     )
+    verdict_cache: bool = setting(
+        boolean(),
+        "Keep each module's last verdict in hotmod's cache folder, with what it depends on, "
+        "and show those still valid as soon as an editor opens the workspace, marked as cached "
+        "until the first check has verified them (see `performance.md`).",
+        default=True,
+    )
     history: bool = setting(
         boolean(),
         "Record every check's load time per module in the workspace's history (hotmod's cache "

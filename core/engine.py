@@ -25,6 +25,7 @@ from .profile import ModuleProfile, ProfileUnavailable, build_profile
 from .profile_report import write_report
 from .results import CheckReport, ModuleResult, RefreshOutcome
 from .stats import HistoryComparison, LoadStats, MemoryReport, PerformanceSummary
+from .verdict_cache import VerdictCache, environment_key
 from .worker.protocol import CheckResult
 from .worker_client import Worker, WorkerDied
 
@@ -83,6 +84,8 @@ class Engine:
         self._scanned = False
         self._last_check: tuple[float, float] | None = None
         self._history: History | None = None
+        self._verdicts: VerdictCache | None = None
+        self._environment: tuple[Worker, str] | None = None  # the verdicts' key, per worker
         # Problems worth telling the user that are not about a module (e.g. an
         # unreadable history database); called from any thread.
         self.on_warning: Callable[[str], None] | None = None
@@ -386,6 +389,7 @@ class Engine:
             edges = [(a, b) for a, b in raw.get("edges", ())]
             if record:
                 result = self._observe(result, config)
+                self._remember(result, raw, config, worker)
             with self._lock:
                 if name in self._modules and record:
                     self._graph.add_observed(edges)
@@ -517,6 +521,56 @@ class Engine:
             return result
         diagnostic = regression_diagnostic(result, trend)
         return replace(result, diagnostics=(*result.diagnostics, diagnostic))
+
+    # -- the verdict cache --------------------------------------------------------------
+    def _verdict_store(self, config: Config) -> VerdictCache | None:
+        with self._lock:
+            if not config.verdict_cache:
+                return None
+            if self._verdicts is None:
+                self._verdicts = VerdictCache(config.root, on_warning=self._warn)
+            return self._verdicts
+
+    def _remember(
+        self, result: ModuleResult, raw: CheckResult, config: Config, worker: Worker
+    ) -> None:
+        """Keep a verdict for the next session, with what it depends on."""
+        cache = self._verdict_store(config)
+        sys_path = worker.sys_path
+        if cache is None or not sys_path or "depends" not in raw:
+            return  # no fingerprint: a crash, a timeout, an unreadable result
+        with self._lock:
+            if self._environment is None or self._environment[0] is not worker:
+                key = environment_key(config, sys_path, os.environ)
+                self._environment = (worker, key)
+            key = self._environment[1]
+        cache.store(key, result, raw["depends"], sys_path)
+
+    def cached_results(self) -> dict[str, ModuleResult]:
+        """The stored verdicts that still hold (``cached=True``); runs no code.
+
+        They stand in for the modules' results until a check replaces them, so
+        lenses, the status and the reports have them at once.
+        """
+        config = self.config
+        cache = self._verdict_store(config)
+        if cache is None:
+            return {}
+        sys_path = cache.sys_path()
+        if sys_path is None:
+            return {}
+        with self._lock:
+            modules = dict(self._modules) if self._scanned else discover(config)
+        key = environment_key(config, sys_path, os.environ)
+        found = cache.load(
+            key,
+            {name: info.path for name, info in modules.items()},
+            [str(d) for d in config.module_dirs],
+        )
+        with self._lock:
+            for name, result in found.items():
+                self._results.setdefault(name, result)
+        return found
 
     def _warn(self, message: str) -> None:
         callback = self.on_warning
@@ -656,8 +710,11 @@ class Engine:
         with self._lock:
             self._stop_worker()
             history, self._history = self._history, None
+            verdicts, self._verdicts = self._verdicts, None
         if history is not None:
             history.close()  # writes what is queued: the history survives a restart
+        if verdicts is not None:
+            verdicts.close()
 
     def __enter__(self) -> Engine:
         return self

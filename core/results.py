@@ -99,6 +99,7 @@ class ModuleResult:
     # What ``python -c "import m"`` costs: its parent packages' imports too, which
     # load_ms leaves out (as ``-X importtime``'s cumulative column of m does).
     import_ms: float = 0.0
+    cached: bool = False  # from the verdict cache, not re-verified yet (verdict_cache.py)
 
     @property
     def status(self) -> str:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import types
+import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, Union, cast
 
 from .results import CheckReport, Diagnostic, ModuleResult
 
 JSON_FORMAT_VERSION = 1
+T = TypeVar("T")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -25,6 +29,48 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in value]
     return value
+
+
+def from_plain(cls: type[T], data: Any) -> T:
+    """The inverse of ``to_jsonable`` for hotmod's frozen result types.
+
+    Follows the dataclass's type hints (dataclasses, enums, paths, tuples,
+    optional values, plain scalars); raises TypeError, ValueError or KeyError on
+    data of another shape (e.g. written by another version of hotmod).
+    """
+    return cast(T, _from_plain(cls, data))
+
+
+def _from_plain(hint: Any, data: Any) -> Any:
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        if not isinstance(data, dict):
+            raise TypeError(f"{hint.__name__}: expected an object, got {type(data).__name__}")
+        hints = _hints(hint)
+        known = {f.name for f in dataclasses.fields(hint)}
+        return hint(**{k: _from_plain(hints[k], v) for k, v in data.items() if k in known})
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Union or origin is types.UnionType:
+        if data is None and type(None) in args:
+            return None
+        return _from_plain(next(a for a in args if a is not type(None)), data)
+    if origin is tuple:
+        if not isinstance(data, list):
+            raise TypeError(f"expected a list, got {type(data).__name__}")
+        return tuple(_from_plain(args[0], item) for item in data)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(data)
+    if hint is Path:
+        return Path(data)
+    if hint is float and isinstance(data, (int, float)) and not isinstance(data, bool):
+        return float(data)
+    if hint in (str, int, bool) and type(data) is hint:
+        return data
+    raise TypeError(f"expected {hint}, got {type(data).__name__} {data!r:.60}")
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 def diagnostic_json(d: Diagnostic) -> dict[str, Any]:

@@ -114,6 +114,11 @@ class Worker:
         return self._info["python"] if self._info else ""
 
     @property
+    def sys_path(self) -> list[str]:
+        """Where the interpreter finds modules (the verdict cache keys on these folders)."""
+        return list(self._info["sys_path"]) if self._info else []
+
+    @property
     def warm_report(self) -> dict[str, WarmInfo]:
         """Third-party modules pre-imported: what each cost cold, and whether it worked."""
         return dict(self._info["warm"]) if self._info else {}

@@ -14,6 +14,7 @@ from pygls import uris
 from . import reference
 
 SOURCE = "hotmod"
+CACHED_SOURCE = "hotmod (cached)"
 # An import statement gets a cost lens when importing it took at least this long.
 IMPORT_LENS_MIN_MS = 20.0
 # After a profile, up to this many top-level lines get a lens: those taking at
@@ -51,7 +52,8 @@ def lsp_range(span: Span) -> types.Range:
     )
 
 
-def lsp_diagnostic(d: Diagnostic) -> types.Diagnostic:
+def lsp_diagnostic(d: Diagnostic, cached: bool = False) -> types.Diagnostic:
+    """``cached``: a verdict of an earlier session, not verified yet (its source says so)."""
     href = reference.diagnostic_href(d.code)
     return types.Diagnostic(
         range=lsp_range(d.span),
@@ -59,7 +61,7 @@ def lsp_diagnostic(d: Diagnostic) -> types.Diagnostic:
         severity=_SEVERITY[d.severity],
         code=d.code.value,
         code_description=types.CodeDescription(href=href) if href else None,
-        source=SOURCE,
+        source=CACHED_SOURCE if cached else SOURCE,
         related_information=[
             types.DiagnosticRelatedInformation(
                 location=types.Location(uri=path_to_uri(r.path), range=lsp_range(r.span)),

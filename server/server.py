@@ -164,8 +164,24 @@ class HotmodServer(LanguageServer):
             self.send_status("untrusted")
             return
         assert self.loop is not None
+        self.publish_cached(folder)
         folder.watch(self.loop, self.watched_files_changed)
         await self.check_folder(folder, title="hotmod: checking modules")
+
+    def publish_cached(self, folder: Folder) -> None:
+        """Last session's verdicts that still hold, at once, marked as cached: the check
+        that follows verifies each and replaces it (see core/verdict_cache.py)."""
+        if folder.engine is None:
+            return
+        try:
+            cached = folder.engine.cached_results()
+        except Exception:  # the cache is a shortcut: without it, the check still runs
+            log.exception("cannot read the verdict cache of %s", folder.path)
+            return
+        for result in cached.values():
+            self.publish_result(folder, result)
+        if cached:
+            self.send_status("checking", f"{len(cached)} cached verdicts shown, verifying them")
 
     def remove_folder(self, uri: str) -> None:
         path = convert.uri_to_path(uri)
@@ -273,7 +289,9 @@ class HotmodServer(LanguageServer):
         dev_mode = engine.dev_mode if engine else False
         uri = convert.path_to_uri(result.path)
         diagnostics = [
-            convert.lsp_diagnostic(d) for d in result.diagnostics if convert.visible(d, dev_mode)
+            convert.lsp_diagnostic(d, cached=result.cached)
+            for d in result.diagnostics
+            if convert.visible(d, dev_mode)
         ]
         if diagnostics or result.name in folder.published:
             self.publish(uri, diagnostics)

@@ -12,8 +12,9 @@ reports what happened before.
 
 The same hook notes what the verdict depends on besides the project's
 sources (for the engine's verdict cache): the files read and the folders
-listed below the workspace (data files, plugin folders, and the import
-system's own listings of project folders, which change when a module appears).
+listed below the workspace by the module's code (data files, plugin folders;
+the import system's own listings are not the module's: what it looked for and
+did not find is noted by the check's finder instead).
 """
 
 from __future__ import annotations
@@ -158,7 +159,9 @@ class SideEffectAudit:
             if not text.startswith(self.watched) or len(self.reads) + len(self.listed) > 500:
                 return
             if event != "open":
-                self.listed.add(text.rstrip("/") or "/")
+                # Frames: this method, the hook, then whoever listed the folder.
+                if not _getframe(2).f_code.co_filename.startswith("<frozen importlib"):
+                    self.listed.add(text.rstrip("/") or "/")
                 return
             mode, flags = args[1], args[2] if len(args) > 2 else 0
             writes = (

@@ -31,7 +31,7 @@ from time import monotonic, perf_counter
 from tracemalloc import get_traced_memory, take_snapshot
 from tracemalloc import start as start_tracing
 from tracemalloc import stop as stop_tracing
-from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Set, Tuple
 
 from . import audit as audit_mod
 from . import profiler as profiler_mod
@@ -122,6 +122,7 @@ class Recorder:
         self.edges: List[Tuple[str, str]] = []
         self.compiled: List[str] = []  # project files compiled from source (not cached)
         self.sources: Dict[str, str] = {}  # file -> digest of the bytes executed
+        self.missing: Set[str] = set()  # modules looked for on sys.path and not found
 
 
 def _loader_class(recorder: Recorder, code_cache: CodeCache) -> type:
@@ -169,13 +170,18 @@ def _loader_class(recorder: Recorder, code_cache: CodeCache) -> type:
 class ProjectFinder:
     """Routes project files through FreshSourceLoader; everything else is untouched."""
 
-    def __init__(self, project_files: FrozenSet[str], loader_class: Any) -> None:
+    def __init__(self, project_files: FrozenSet[str], loader_class: Any, recorder: Recorder):
         self.project_files = project_files
         self.loader_class = loader_class
+        self.recorder = recorder
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         spec = _PathFinder.find_spec(fullname, path, target)
-        if spec is None or spec.origin is None:
+        if spec is None:
+            if len(self.recorder.missing) < 500:
+                self.recorder.missing.add(fullname)
+            return spec
+        if spec.origin is None:
             return spec
         if spec.origin in self.project_files and isinstance(spec.loader, _SourceFileLoader):
             spec.loader = self.loader_class(fullname, spec.origin)
@@ -199,7 +205,9 @@ class Prepared:
         enable_faulthandler(file=diag_fd, all_threads=True)
         self.real_exit = _guard_hard_exit(self)
         self.recorder = Recorder()
-        self.finder = ProjectFinder(project.files, _loader_class(self.recorder, project.code))
+        self.finder = ProjectFinder(
+            project.files, _loader_class(self.recorder, project.code), self.recorder
+        )
         _meta_path.insert(_path_finder_index(), self.finder)
         # A stem's limit must be lifted again after its import (stems.py): only
         # the soft one is set, which a process can raise without privileges.
@@ -362,6 +370,7 @@ def import_and_report(
         report["side_effects"] = side_effects.events
     report["depends"] = {
         "sources": prepared.recorder.sources,
+        "missing": sorted(prepared.recorder.missing),
         "reads": sorted(side_effects.reads),
         "listed": sorted(side_effects.listed),
     }

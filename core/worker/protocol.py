@@ -254,8 +254,9 @@ class Depends(TypedDict, total=False):
     the environment and hotmod's settings (the engine's verdict cache keys on it)."""
 
     sources: Dict[str, str]  # project file executed -> digest of its bytes
+    missing: List[str]  # modules looked for and not found (one may appear)
     reads: List[str]  # other files read below the workspace
-    listed: List[str]  # folders listed below the workspace (the import system's too)
+    listed: List[str]  # folders the module's code listed below the workspace
 
 
 class _ChildReportBase(TypedDict):

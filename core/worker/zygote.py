@@ -805,6 +805,7 @@ def merge_depends(first: Depends, second: Depends) -> Depends:
         return second
     return {
         "sources": {**first.get("sources", {}), **second.get("sources", {})},
+        "missing": sorted(set(first.get("missing", [])) | set(second.get("missing", []))),
         "reads": sorted(set(first.get("reads", [])) | set(second.get("reads", []))),
         "listed": sorted(set(first.get("listed", [])) | set(second.get("listed", []))),
     }

@@ -209,3 +209,24 @@ async def test_untrusted_workspace_runs_no_code(lsp: Session, tmp_path: Path) ->
     assert not marker.exists()
     assert any("not trusted" in m.message for m in lsp.client.messages)
     assert lsp.status[-1]["state"] == "untrusted"
+
+
+async def test_last_sessions_verdicts_show_at_once_marked_as_cached(
+    lsp: Session, shop: Path
+) -> None:
+    """Verdicts a previous session stored come first, marked; the check replaces them."""
+    from hotmod.core import Engine
+
+    with Engine(shop) as engine:  # an earlier session (the editor's, or `hotmod check`)
+        assert not engine.check().ok
+    write(shop, {"shop/slow.py": "import time\n\ntime.sleep(1.5)\n"})  # a new module: checked
+    cart = shop / "shop/cart.py"
+    first = lsp.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    await lsp.start(shop)
+    shown = await asyncio.wait_for(first, 10)
+    assert shown.uri == uri(cart)
+    [cached] = shown.diagnostics
+    assert cached.source == "hotmod (cached)" and cached.code == "import-error"
+    await lsp.until(lambda: [d.source for d in lsp.diagnostics(cart)] == ["hotmod"])
+    [verified] = lsp.diagnostics(cart)
+    assert verified.message == cached.message and verified.range == cached.range
