@@ -20,7 +20,7 @@ from .discovery import ModuleInfo, discover
 from .filestamp import FileStamp, file_stamp
 from .graph import ImportGraph
 from .history import History, HistoryPoint, Trend, regression_diagnostic
-from .imports import ParsedModule, external_top_levels, parse_imports
+from .imports import ParsedModule, changed_names, external_top_levels, parse_imports
 from .profile import ModuleProfile, ProfileUnavailable, build_profile
 from .profile_report import write_report
 from .results import CheckReport, ModuleResult, RefreshOutcome
@@ -77,6 +77,8 @@ class Engine:
         self._modules: dict[str, ModuleInfo] = {}
         self._by_file: dict[str, ModuleInfo] = {}
         self._parsed: dict[str, tuple[FileStamp, ParsedModule]] = {}
+        # A module's top-level names its last change bound differently or removed.
+        self._changed_names: dict[str, frozenset[str]] = {}
         self._graph = ImportGraph()
         self._stats = LoadStats()
         self._results: dict[str, ModuleResult] = {}
@@ -154,6 +156,9 @@ class Engine:
                     parsed[name] = parse_imports(info, source)
                     if name in before:
                         changed.append(name)
+                        self._changed_names[name] = changed_names(
+                            cached[1] if cached else None, parsed[name]
+                        )
                         self._graph.forget_observed(name)
                 cache[key] = (stamp, parsed[name])
             self._parsed = cache
@@ -218,13 +223,15 @@ class Engine:
         dependents: bool = True,
         should_cancel: Callable[[], bool] | None = None,
         on_result: Callable[[ModuleResult], None] | None = None,
+        first: Iterable[str] = (),
     ) -> CheckReport:
         """Import ``names`` (all modules when None), plus their dependents, each fresh.
 
         Unknown names are ignored; ``should_cancel`` is polled between
-        results and drops the checks still queued.
+        results and drops the checks still queued.  ``first``: modules whose
+        verdicts are wanted before the others' (the documents open in an editor).
         """
-        return self._check(names, dependents, should_cancel, on_result, {})
+        return self._check(names, dependents, should_cancel, on_result, {}, set(first))
 
     def _check(
         self,
@@ -233,19 +240,19 @@ class Engine:
         should_cancel: Callable[[], bool] | None,
         on_result: Callable[[ModuleResult], None] | None,
         started: Mapping[str, Future[CheckResult]],
+        first: set[str],
     ) -> CheckReport:
         """``check``, for some of whose modules the worker already has requests."""
         start = time.perf_counter()
         with self._lock:
             self._ensure_scanned()
             if names is None:
-                ordered = sorted(self._modules)
+                ordered = sorted(self._modules, key=lambda n: (n not in first, n))
             else:
                 named = {n for n in names if n in self._modules}
-                found = self._graph.dependents(named) if dependents else set()
-                # The modules asked for first: their verdicts are the ones the
-                # user is waiting for, dependents follow.
-                ordered = sorted(named) + sorted(found - named)
+                ordered = sorted(named, key=lambda n: (n not in first, n))
+                if dependents:
+                    ordered += self._likely_broken_first(named, first)
             config = self.config
             worker = self._ensure_worker()
             infos = {n: self._modules[n] for n in ordered}
@@ -268,6 +275,7 @@ class Engine:
         *,
         should_cancel: Callable[[], bool] | None = None,
         on_result: Callable[[ModuleResult], None] | None = None,
+        first: Iterable[str] = (),
     ) -> CheckReport:
         """After files changed on disk: rescan, then check them and everything that depends on them.
 
@@ -292,7 +300,7 @@ class Engine:
                     # third-party imports (O(saved), not O(project)).
                     saved = (self._parsed[str(info.path)][1] for info in infos)
                     self._worker.add_warm(external_top_levels(saved, self._modules))
-                return self._check(started, True, should_cancel, on_result, started)
+                return self._check(started, True, should_cancel, on_result, started, set(first))
             old_by_file = dict(self._by_file)
             old_dependents = self._graph.dependents(
                 m.name for f, m in old_by_file.items() if f in wanted
@@ -304,7 +312,7 @@ class Engine:
             names |= {n for n in old_dependents if n in self._modules}
             names |= set(delta.added)
             removed = tuple(sorted(set(delta.removed)))
-        report = self.check(names, should_cancel=should_cancel, on_result=on_result)
+        report = self.check(names, should_cancel=should_cancel, on_result=on_result, first=first)
         return replace(report, removed=removed)
 
     def _reparse(self, info: ModuleInfo) -> None:
@@ -314,8 +322,30 @@ class Engine:
         except OSError:
             source = b""
         parsed = parse_imports(info, source)
+        before = self._parsed.get(str(info.path))
+        self._changed_names[info.name] = changed_names(before[1] if before else None, parsed)
         self._parsed[str(info.path)] = (file_stamp(info.path), parsed)
         self._graph.update_static(info.name, parsed, self._modules)
+
+    def _likely_broken_first(self, changed: set[str], first: set[str]) -> list[str]:
+        """The dependents of ``changed``, the likeliest broken first: open documents,
+        then those that use a name the change bound differently or removed, then by
+        how many imports away they are."""
+        names = {
+            f"{module}.{name}" for module in changed for name in self._changed_names.get(module, ())
+        }
+        unknown = {m for m in changed if "*" in self._changed_names.get(m, ())}
+
+        def uses_a_change(dependent: str) -> bool:
+            parsed = self._parsed.get(str(self._modules[dependent].path))
+            uses = parsed[1].uses if parsed else frozenset()
+            return any(u in names or u.rpartition(".")[0] in unknown for u in uses)
+
+        distances = self._graph.distances(changed)
+        return sorted(
+            distances,
+            key=lambda n: (n not in first, not uses_a_change(n), distances[n], n),
+        )
 
     def _ensure_worker(self) -> Worker:
         if self._worker is None:

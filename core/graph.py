@@ -56,17 +56,22 @@ class ImportGraph:
 
     def dependents(self, names: Iterable[str]) -> set[str]:
         """Every module that imports any of ``names``, directly or not (cycles are fine)."""
+        return set(self.distances(names))
+
+    def distances(self, names: Iterable[str]) -> dict[str, int]:
+        """Every module that imports any of ``names``, with how many imports away (1:
+        it imports one of them itself)."""
         reverse = self._reverse_edges()
         start = set(names)
-        seen: set[str] = set()
-        queue = deque(start)
+        found: dict[str, int] = {}
+        queue = deque((name, 0) for name in start)
         while queue:
-            current = queue.popleft()
+            current, distance = queue.popleft()
             for importer in reverse.get(current, ()):
-                if importer not in seen:
-                    seen.add(importer)
-                    queue.append(importer)
-        return seen - start
+                if importer not in found and importer not in start:
+                    found[importer] = distance + 1
+                    queue.append((importer, distance + 1))
+        return found
 
     def _reverse_edges(self) -> dict[str, set[str]]:
         if self._reverse is None:

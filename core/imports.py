@@ -1,11 +1,14 @@
-"""Static import analysis: what each project module imports, and where."""
+"""Static import analysis: what each project module imports, and where; what it
+defines at top level and which names of other modules it uses (to check first
+the dependents a save is most likely to break)."""
 
 from __future__ import annotations
 
 import ast
+import hashlib
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .discovery import ModuleInfo
 
@@ -28,6 +31,12 @@ class ImportRef:
 class ParsedModule:
     imports: tuple[ImportRef, ...]
     syntax_ok: bool
+    # Top-level name -> digest of the statements that bind it: a save's changed
+    # or removed names are where its dependents break.
+    definitions: Mapping[str, str] = field(default_factory=dict)
+    # Dotted names of other modules this one uses: ``from m import x`` and
+    # ``m.x`` through an imported ``m`` both give "m.x".
+    uses: frozenset[str] = frozenset()
 
 
 def parse_imports(info: ModuleInfo, source: bytes) -> ParsedModule:
@@ -41,13 +50,66 @@ def parse_imports(info: ModuleInfo, source: bytes) -> ParsedModule:
     package = info.name if info.is_package else info.name.rpartition(".")[0]
     visitor = _ImportVisitor(package)
     visitor.visit(tree)
-    return ParsedModule(tuple(visitor.refs), True)
+    uses = {ref.target for ref in visitor.refs if ref.maybe_member}
+    uses |= _attribute_uses(tree, visitor.aliases)
+    return ParsedModule(tuple(visitor.refs), True, _definitions(tree), frozenset(uses))
+
+
+def changed_names(before: ParsedModule | None, after: ParsedModule) -> frozenset[str]:
+    """Top-level names a save removed, added or bound differently (all, if unknown)."""
+    if before is None or not before.syntax_ok or not after.syntax_ok:
+        return frozenset({"*"})
+    names = set(before.definitions) | set(after.definitions)
+    return frozenset(n for n in names if before.definitions.get(n) != after.definitions.get(n))
+
+
+def _definitions(tree: ast.Module) -> dict[str, str]:
+    """Each top-level name, with a digest of every top-level statement binding it."""
+    bound: dict[str, list[str]] = {}
+    for statement in tree.body:
+        text = ast.dump(statement, include_attributes=False)
+        for name in _bound_names(statement):
+            bound.setdefault(name, []).append(text)
+    return {
+        name: hashlib.blake2b("\n".join(texts).encode(), digest_size=8).hexdigest()
+        for name, texts in bound.items()
+    }
+
+
+def _bound_names(statement: ast.stmt) -> Iterable[str]:
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        yield statement.name
+    elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+        for alias in statement.names:
+            yield (alias.asname or alias.name).split(".")[0]
+    else:  # assignments, and whatever else binds names at top level (for, with, if...)
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                yield node.id
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                yield node.name
+
+
+def _attribute_uses(tree: ast.Module, aliases: Mapping[str, str]) -> set[str]:
+    """``m.x`` where ``m`` is bound by an import of a module: "module.x"."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            chain = [node.attr]
+            value = node.value
+            while isinstance(value, ast.Attribute):
+                chain.append(value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id in aliases:
+                found.add(".".join([aliases[value.id], *reversed(chain)]))
+    return found
 
 
 class _ImportVisitor(ast.NodeVisitor):
     def __init__(self, package: str) -> None:
         self.package = package
         self.refs: list[ImportRef] = []
+        self.aliases: dict[str, str] = {}  # local name -> the module an import bound to it
         self.function_depth = 0
         self.conditional_depth = 0
 
@@ -68,6 +130,11 @@ class _ImportVisitor(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self._ref(alias.name, node)
+            if alias.asname:
+                self.aliases[alias.asname] = alias.name
+            else:  # ``import a.b`` binds ``a``, and ``a.b.x`` reads through it
+                top = alias.name.split(".")[0]
+                self.aliases.setdefault(top, top)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         base = self._resolve(node.module, node.level)
@@ -79,7 +146,10 @@ class _ImportVisitor(ast.NodeVisitor):
         # are modules is decided later against the project's module list.
         for alias in node.names:
             if alias.name != "*":
-                self._ref(f"{base}.{alias.name}" if base else alias.name, node, True)
+                target = f"{base}.{alias.name}" if base else alias.name
+                self._ref(target, node, True)
+                # ``from pkg import sub`` may bind a module: ``sub.x`` uses "pkg.sub.x".
+                self.aliases.setdefault(alias.asname or alias.name, target)
 
     def _resolve(self, module: str | None, level: int) -> str | None:
         if level == 0:

@@ -42,6 +42,8 @@ class SchedulerHooks:
     on_run_start: Callable[[], None]
     on_run_end: Callable[[CheckReport | None], None]
     on_run_failed: Callable[[Exception], None]  # the run raised: say so, once per failure
+    # The modules whose verdicts the user wants first: the documents open in the editor.
+    open_modules: Callable[[], set[str]] = set
 
 
 class Scheduler:
@@ -125,7 +127,9 @@ class Scheduler:
                     self._stamps[path] = file_stamp(path)
                 try:
                     report = await self._execute(
-                        generation, self._backlog_job(paths, modules), self.hooks.on_run_start
+                        generation,
+                        self._backlog_job(paths, modules, self.hooks.open_modules()),
+                        self.hooks.on_run_start,
                     )
                     self._retried = None
                 except Exception as exc:
@@ -149,16 +153,19 @@ class Scheduler:
             self.hooks.on_run_end(report)
             self._settled.set()
 
-    def _backlog_job(self, paths: set[str], modules: set[str]) -> Job:
-        """Changed paths first (the user is waiting for them), then the backlog."""
+    def _backlog_job(self, paths: set[str], modules: set[str], wanted: set[str]) -> Job:
+        """Changed paths first (the user is waiting for them), then the backlog;
+        ``wanted``: open documents, checked before the other dependents."""
 
         def job(cancel: Callable[[], bool], deliver: Callable[[ModuleResult], None]) -> CheckReport:
-            first = self.engine.check_paths(paths, should_cancel=cancel, on_result=deliver)
+            first = self.engine.check_paths(
+                paths, should_cancel=cancel, on_result=deliver, first=wanted
+            )
             rest = modules - {r.name for r in first.results} - set(first.skipped)
             if not rest:
                 return first
             second = self.engine.check(
-                rest, dependents=False, should_cancel=cancel, on_result=deliver
+                rest, dependents=False, should_cancel=cancel, on_result=deliver, first=wanted
             )
             return replace(
                 first,

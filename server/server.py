@@ -126,7 +126,21 @@ class HotmodServer(LanguageServer):
             on_run_start=lambda: self.send_status("checking"),
             on_run_end=lambda report: self.after_run(folder, report),
             on_run_failed=lambda exc: self.run_failed(folder, exc),
+            open_modules=lambda: self.open_modules(folder),
         )
+
+    def open_modules(self, folder: Folder) -> set[str]:
+        """The folder's modules open in the editor: their verdicts come first."""
+        engine = folder.engine
+        if engine is None:
+            return set()
+        found = set()
+        for uri in self.open_documents:
+            path = convert.uri_to_path(uri)
+            info = engine.module_for_path(path) if path and folder.contains(path) else None
+            if info is not None:
+                found.add(info.name)
+        return found
 
     def tell_once(self, key: str, message: str, kind: types.MessageType) -> None:
         if key not in self._told:

@@ -10,6 +10,7 @@ from hotmod.core.graph import ImportGraph
 from hotmod.core.imports import (
     ImportRef,
     ParsedModule,
+    changed_names,
     external_top_levels,
     parse_imports,
     project_targets,
@@ -216,3 +217,29 @@ def test_engine_learns_dynamic_imports_from_checks(workspace: Workspace) -> None
         workspace.write({"plugin.py": "raise RuntimeError('x')\n"})
         report = engine.check_paths([workspace.path("plugin.py")])
     assert sorted(r.name for r in report.failed) == ["loader", "plugin"]
+
+
+def test_uses_name_what_a_module_takes_from_others() -> None:
+    parsed = parse(
+        "app.views",
+        """\
+        import app.models as models
+        from app.util import slug
+        import app.core
+        from app import cache
+        ORDER = models.Order(1)
+        def f():
+            return app.core.registry.get(slug) or cache.lookup
+        """,
+    )
+    assert {"app.models.Order", "app.util.slug", "app.core.registry.get", "app.cache.lookup"} <= (
+        parsed.uses
+    )
+
+
+def test_changed_names_are_those_bound_differently_added_or_removed() -> None:
+    before = parse("m", "def keep(x):\n    return x\n\n\ndef edit():\n    pass\n\n\nOLD = 1\n")
+    after = parse("m", "def keep(x):\n    return x\n\n\ndef edit():\n    return 2\n\n\nNEW = 1\n")
+    assert changed_names(before, after) == {"edit", "OLD", "NEW"}
+    assert changed_names(None, after) == {"*"}  # nothing known before: anything may have changed
+    assert changed_names(before, parse("m", "def broken(:\n")) == {"*"}
