@@ -8,6 +8,7 @@ the failing module gets its own diagnostic from its own check.
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
 import signal
@@ -126,6 +127,7 @@ def build_result(
         )
 
     diagnostics.extend(side_effect_diagnostics(raw, info, lines))
+    diagnostics.extend(keyword_name_diagnostics(info))
 
     output = raw.get("output", "")
     return ModuleResult(
@@ -147,6 +149,26 @@ def build_result(
         worker_pid=raw.get("pid"),
         import_ms=raw.get("inherited_ms", 0.0) + max(elapsed, load_ms),
     )
+
+
+def keyword_name_diagnostics(info: ModuleInfo) -> list[Diagnostic]:
+    """A module named with a keyword (``django/conf/locale/is``): no import statement
+    can name it, so ``python -c "import ..."`` is a syntax error whatever the module
+    holds; hotmod checks it with ``importlib.import_module`` and says so."""
+    keywords = [part for part in info.name.split(".") if keyword.iskeyword(part)]
+    if not keywords:
+        return []
+    return [
+        Diagnostic(
+            path=info.path,
+            span=Span(0, 0, 0, 0),
+            code=Code.KEYWORD_NAME,
+            severity=Severity.INFORMATION,
+            message=f"'{keywords[0]}' is a Python keyword: no import statement can name "
+            f"'{info.name}' (it can only be imported with importlib.import_module, "
+            "which is how hotmod checked it)",
+        )
+    ]
 
 
 def internal_error_result(info: ModuleInfo, exc: Exception) -> ModuleResult:

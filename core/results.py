@@ -27,6 +27,7 @@ class Code(StrEnum):
     SLOW_LOAD = "slow-load"
     LOAD_REGRESSION = "load-regression"
     SIDE_EFFECT = "side-effect"
+    KEYWORD_NAME = "keyword-name"
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hotmod.core import Code, Span
+from hotmod.core import Code, Severity, Span
 
 from ..conftest import Workspace
 from .helpers import by_name, line_of, only_diagnostic
@@ -458,3 +458,13 @@ def test_many_modules_checked_concurrently_never_crash(workspace: Workspace) -> 
             report = engine.check()
             assert len(report.results) == 40
             assert report.ok, [d.message for r in report.failed for d in r.diagnostics]
+
+
+def test_a_module_named_with_a_keyword_is_checked_and_noted(workspace: Workspace) -> None:
+    workspace.write({"locale/__init__.py": "", "locale/is/__init__.py": "NAME = 'Icelandic'\n"})
+    with workspace.engine() as engine:
+        result = engine.check(["locale.is"]).results[0]
+    assert result.ok  # importlib.import_module imports it
+    [note] = result.diagnostics
+    assert note.code is Code.KEYWORD_NAME and note.severity is Severity.INFORMATION
+    assert "no import statement can name 'locale.is'" in note.message
