@@ -130,6 +130,8 @@ class LspSession:
         self.client = LanguageClient("hotmod-bench", "0")
         self.published: dict[str, list[Published]] = {}
         self.status: list[Any] = []
+        self.status_at: list[float] = []  # time.perf_counter() when each status arrived
+        self.initialized_at = 0.0  # time.perf_counter() when `initialized` was sent
         self.init_ms = 0.0
         self.full_check_s = 0.0
         self.server_pid = 0
@@ -147,6 +149,7 @@ class LspSession:
         @self.client.feature("hotmod/status")
         def on_status(params: Any) -> None:
             self.status.append(params)
+            self.status_at.append(time.perf_counter())
 
         @self.client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
         def on_refresh(params: None) -> None:
@@ -176,7 +179,7 @@ class LspSession:
             )
         )
         self.init_ms = (time.perf_counter() - start) * 1000
-        start = time.perf_counter()
+        start = self.initialized_at = time.perf_counter()
         self.client.initialized(types.InitializedParams())
         await self.until_idle(idle_timeout)
         self.full_check_s = time.perf_counter() - start
