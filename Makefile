@@ -29,7 +29,7 @@ venv: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	@mkdir -p .typecheck/hotmod && ln -sfn ../../core .typecheck/hotmod/core && ln -sfn ../../server .typecheck/hotmod/server
+	@mkdir -p .typecheck/hotmod && ln -sfn ../../core .typecheck/hotmod/core && ln -sfn ../../core/live .typecheck/hotmod/live && ln -sfn ../../server .typecheck/hotmod/server
 	$(PY) -m mypy
 
 # pytest exits 5 when it collected nothing: for `make test` that is a broken
