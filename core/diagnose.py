@@ -148,6 +148,7 @@ def build_result(
         imported=tuple(n for n in timings if n != info.name),
         worker_pid=raw.get("pid"),
         import_ms=raw.get("inherited_ms", 0.0) + max(elapsed, load_ms),
+        digest=raw.get("depends", {}).get("sources", {}).get(own_file, ""),
     )
 
 

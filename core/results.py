@@ -101,6 +101,9 @@ class ModuleResult:
     # load_ms leaves out (as ``-X importtime``'s cumulative column of m does).
     import_ms: float = 0.0
     cached: bool = False  # from the verdict cache, not re-verified yet (verdict_cache.py)
+    # The digest of the module's file as this check executed it ("" if it did not
+    # run it): what live reload may apply (hotmod.live checks it before applying).
+    digest: str = ""
 
     @property
     def status(self) -> str:

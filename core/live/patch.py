@@ -171,16 +171,22 @@ class Plan:
             snapshot.update(source, statements)
 
     def summary(self) -> str:
-        counts: Dict[Tuple[str, str], int] = {}
+        """One line: "2 functions changed, 1 added; 1 constant rebound"."""
+        counts: Dict[str, Dict[str, int]] = {}
         for change in self.changes:
             kind = {"method": "function"}.get(change["kind"], change["kind"])
-            key = (kind, change["action"])
-            counts[key] = counts.get(key, 0) + 1
+            actions = counts.setdefault(kind, {})
+            actions[change["action"]] = actions.get(change["action"], 0) + 1
         parts = []
-        for (kind, action), count in sorted(counts.items()):
-            noun = {"class": "classes"}.get(kind, kind + "s") if count > 1 else kind
-            parts.append("%d %s %s" % (count, noun, action))
-        return ", ".join(parts) or "nothing to change"
+        for kind, actions in counts.items():
+            words: List[str] = []
+            for action, count in actions.items():
+                noun = kind if count == 1 else {"class": "classes"}.get(kind, kind + "s")
+                words.append(
+                    "%d %s %s" % (count, noun, action) if not words else "%d %s" % (count, action)
+                )
+            parts.append(", ".join(words))
+        return "; ".join(parts) or "nothing to change"
 
 
 def plan(
@@ -538,8 +544,16 @@ class _Planner:
         def slots(node: ast.ClassDef) -> List[str]:
             return [_dump(s) for s in node.body if _assigned_name(s) == "__slots__"]
 
+        def where(select: Callable[[ast.stmt], bool]) -> int:
+            """The line of the first such statement of ``new`` that ``old`` lacks (the
+            field gained or changed), else the ``class`` line (one was removed)."""
+            before = {_dump(s) for s in old.body if select(s)}
+            changed = [s.lineno for s in new.body if select(s) and _dump(s) not in before]
+            return changed[0] if changed else new.lineno
+
         kind = _layout_kind(cls)
         if kind and fields(old) != fields(new):
+            line = where(lambda s: isinstance(s, ast.AnnAssign))
             before = {_field_name(s) for s in old.body if isinstance(s, ast.AnnAssign)}
             after = {_field_name(s) for s in new.body if isinstance(s, ast.AnnAssign)}
             what = (
@@ -550,10 +564,12 @@ class _Planner:
                 self.path, line, "%s %s %s: it needs a restart" % (kind, cls.__name__, what)
             )
         if kind == "Enum" and names(old) != names(new):
+            line = where(lambda s: _assigned_name(s) is not None)
             raise Refused(
                 self.path, line, "Enum %s changed its members: it needs a restart" % cls.__name__
             )
         if slots(old) != slots(new):
+            line = where(lambda s: _assigned_name(s) == "__slots__")
             raise Refused(
                 self.path, line, "the __slots__ of %s changed: it needs a restart" % cls.__name__
             )
