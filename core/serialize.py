@@ -7,6 +7,7 @@ import enum
 import functools
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, Union, cast
 
@@ -38,39 +39,72 @@ def from_plain(cls: type[T], data: Any) -> T:
     optional values, plain scalars); raises TypeError, ValueError or KeyError on
     data of another shape (e.g. written by another version of hotmod).
     """
-    return cast(T, _from_plain(cls, data))
+    return cast(T, _converter(cast(Any, cls))(data))
 
 
-def _from_plain(hint: Any, data: Any) -> Any:
-    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        if not isinstance(data, dict):
-            raise TypeError(f"{hint.__name__}: expected an object, got {type(data).__name__}")
-        hints = _hints(hint)
-        known = {f.name for f in dataclasses.fields(hint)}
-        return hint(**{k: _from_plain(hints[k], v) for k, v in data.items() if k in known})
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is Union or origin is types.UnionType:
-        if data is None and type(None) in args:
-            return None
-        return _from_plain(next(a for a in args if a is not type(None)), data)
-    if origin is tuple:
-        if not isinstance(data, list):
-            raise TypeError(f"expected a list, got {type(data).__name__}")
-        return tuple(_from_plain(args[0], item) for item in data)
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return hint(data)
-    if hint is Path:
-        return Path(data)
-    if hint is float and isinstance(data, (int, float)) and not isinstance(data, bool):
-        return float(data)
-    if hint in (str, int, bool) and type(data) is hint:
-        return data
-    raise TypeError(f"expected {hint}, got {type(data).__name__} {data!r:.60}")
+Convert = Callable[[Any], Any]
 
 
 @functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _converter(hint: Any) -> Convert:
+    """How to read data of type ``hint``, worked out once per type: the verdict
+    cache reads thousands of results when an editor opens a project."""
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return _dataclass_converter(hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Union or origin is types.UnionType:
+        inner = _converter(next(a for a in args if a is not type(None)))
+        if type(None) not in args:
+            return inner
+        return lambda data: None if data is None else inner(data)
+    if origin is tuple:
+        item = _converter(args[0])
+
+        def sequence(data: Any) -> Any:
+            if not isinstance(data, list):
+                raise TypeError(f"expected a list, got {type(data).__name__}")
+            return tuple(item(v) for v in data)
+
+        return sequence
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint
+    if hint is Path:
+        return _path
+    if hint is float:
+
+        def number(data: Any) -> Any:
+            if isinstance(data, (int, float)) and not isinstance(data, bool):
+                return float(data)
+            raise TypeError(f"expected float, got {type(data).__name__} {data!r:.60}")
+
+        return number
+
+    def scalar(data: Any) -> Any:
+        if type(data) is hint:
+            return data
+        raise TypeError(f"expected {hint}, got {type(data).__name__} {data!r:.60}")
+
+    return scalar
+
+
+def _dataclass_converter(cls: type) -> Convert:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: _converter(hints[f.name]) for f in dataclasses.fields(cls)}
+
+    def convert(data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise TypeError(f"{cls.__name__}: expected an object, got {type(data).__name__}")
+        return cls(**{k: fields[k](v) for k, v in data.items() if k in fields})
+
+    return convert
+
+
+@functools.lru_cache(maxsize=4096)
+def _path(data: Any) -> Path:
+    """Paths repeat (a module's file in each of its diagnostics): made once each."""
+    if not isinstance(data, str):
+        raise TypeError(f"expected a path, got {type(data).__name__}")
+    return Path(data)
 
 
 def diagnostic_json(d: Diagnostic) -> dict[str, Any]:
