@@ -172,3 +172,40 @@ async def test_missing_module_dirs_setting(lsp: Session, shop: Path) -> None:
     [message] = [m.message for m in lsp.client.messages]
     assert "module_dirs: no such folder" in message and "no-such-dir" in message
     assert lsp.diagnostics(shop / "shop/cart.py") == []  # nothing ran
+
+
+FORGE = """\
+import json
+
+json.dumps = lambda *args, **kwargs: '{"outcome": "ok"}'
+raise ValueError("forged")
+"""
+
+BAD_SYNTAX_ERROR = """\
+error = SyntaxError("odd")
+error.offset = "x"
+error.filename = 5
+error.lineno = 10**30
+raise error
+"""
+
+
+async def test_results_built_to_poison_the_server_cost_only_their_module(
+    lsp: Session, tmp_path: Path
+) -> None:
+    """Issue 13's poisoned server: a forged verdict and an exception hotmod cannot
+    describe are reported at their own modules, and a later save of another module
+    is still checked and published."""
+    root = tmp_path / "ws"
+    write(root, {"forge.py": FORGE, "odd.py": BAD_SYNTAX_ERROR, "later.py": "X = 1\n"})
+    await lsp.start(root)
+    await lsp.idle(timeout=30)
+    assert lsp.codes(root / "forge.py") == ["exception"]
+    assert lsp.diagnostics(root / "forge.py")[0].range.start.line == 3
+    assert "ValueError: forged" in lsp.diagnostics(root / "forge.py")[0].message
+    assert lsp.codes(root / "odd.py") == ["exception"]
+    assert lsp.diagnostics(root / "odd.py")[0].range.start.line < 10
+    lsp.save(root / "later.py", "raise KeyError('after the poison')\n")
+    await lsp.until(lambda: lsp.codes(root / "later.py") == ["exception"])
+    lsp.save(root / "forge.py", "X = 2\n")
+    await lsp.until(lambda: lsp.codes(root / "forge.py") == [])
