@@ -7,10 +7,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hotmod-installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv test lint unit docs vscode vsix e2e-setup e2e-vscode demo bench clean
+.PHONY: help venv test lint unit docs vscode vsix e2e-setup e2e-vscode demo demo-live bench clean
 
 help:
 	@echo "make demo   set up .venv and check the example workspace"
+	@echo "make demo-live  a running web app takes verified edits (live reload, a few seconds)"
 	@echo "make test   set up .venv and run lint, type checks and the whole test suite"
 	@echo "make lint   ruff and mypy only"
 	@echo "make bench  benchmarks (prints ratios measured side by side)"
@@ -79,6 +80,13 @@ demo: $(STAMP)
 		echo "== No terminal: skipping the Neovim demo (run 'make demo' in a terminal, or editors/nvim/demo/run.sh)"; \
 	fi
 	@echo "== VS Code: 'make vsix', then: code --install-extension editors/vscode/hotmod-$$(cat editors/vscode/bundled/target 2>/dev/null || echo linux-x64)-$$($(PY) -c 'import hotmod.core as c; print(c.__version__)').vsix"
+	@echo "== Live reload: 'make demo-live' (examples/live_shop/README.md)"
+
+# examples/live_shop served with hotmod's live agent, edited three times by a
+# script (one edit applied, one needing a restart, one breaking a dependent):
+# the app's answers show its state kept and only verified code applied.
+demo-live: $(STAMP)
+	$(PY) examples/live_shop/scripts/demo.py
 
 # Byte-compiled first, as pip does for an installed wheel: with
 # PYTHONDONTWRITEBYTECODE set (as on the CI machines) every server start would

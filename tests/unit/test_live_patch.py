@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hotmod.live.agent import Agent, digest
 from hotmod.live.patch import Plan, Snapshot, plan, running
 
 
@@ -176,6 +177,39 @@ def test_a_changed_closure_needs_a_restart(program: Program) -> None:
     assert m.Child().hello() == "child"  # untouched
 
 
+def test_a_changed_decorator_needs_a_restart(program: Program) -> None:
+    source = """\
+        import functools
+
+        def logged(function):
+            return function
+
+        @logged
+        def area(r):
+            return 3 * r * r
+        """
+    program.load({"shapes": source})
+    shapes = program.module("shapes")
+    result = program.change({"shapes": source.replace("@logged\n", "@functools.lru_cache\n")})
+    [refusal] = result.refused
+    assert "the decorators of area changed" in refusal["reason"] and refusal["line"] == 6
+    assert shapes.area(1) == 3 and not hasattr(shapes.area, "cache_info")  # untouched
+
+
+def test_a_nested_function_follows_its_enclosing_function(program: Program) -> None:
+    """jurigged #51: a function added above, then the body of one with a nested
+    function changed; each save runs the new body through the old reference."""
+    first = "def fn(i):\n    def sub(j):\n        return j\n    return (i, 'v1', sub(i))\n"
+    second = "def sub3(j):\n    return j\n\n\n" + first.replace("'v1'", "'v2'")
+    program.load({"m": first})
+    fn = program.module("m").fn
+    applied(program.change({"m": second}))
+    assert fn(1) == (1, "v2", 1)
+    third = second.replace("'v2'", "'v3'").replace("        return j\n", "        return j * 2\n")
+    applied(program.change({"m": third}))
+    assert fn(1) == (1, "v3", 2)  # the nested function's new body too
+
+
 # -- classes ------------------------------------------------------------------------------
 
 CART = """\
@@ -270,6 +304,96 @@ def test_class_layout_changes_need_a_restart(program: Program) -> None:
         assert result.refused and reason in result.refused[0]["reason"], (reason, result.refused)
 
 
+def test_bound_methods_taken_before_run_the_new_body(program: Program) -> None:
+    program.load({"cart": CART})
+    instance = program.module("cart").Cart()
+    add = instance.add  # e.g. a callback handed to a scheduler before the edit
+    applied(
+        program.change(
+            {"cart": CART.replace("self.items.append(price)", "self.items.append(price * 10)")}
+        )
+    )
+    add(1)
+    assert instance.items == [10]
+
+
+def test_a_property_setter_runs_the_new_body(program: Program) -> None:
+    source = """\
+        class Account:
+            def __init__(self):
+                self._balance = 0
+
+            @property
+            def balance(self):
+                return self._balance
+
+            @balance.setter
+            def balance(self, value):
+                self._balance = value
+        """
+    program.load({"bank": source})
+    account = program.module("bank").Account()
+    result = applied(
+        program.change(
+            {"bank": source.replace("self._balance = value", "self._balance = value * 2")}
+        )
+    )
+    account.balance = 5
+    assert account.balance == 10
+    assert result.summary() == "1 function changed"
+
+
+def test_a_dataclass_method_changes_while_its_fields_stay(program: Program) -> None:
+    source = """\
+        import dataclasses
+
+        @dataclasses.dataclass
+        class Order:
+            total: float = 0.0
+
+            def doubled(self):
+                return self.total * 2
+        """
+    program.load({"orders": source})
+    order = program.module("orders").Order(2.0)
+    applied(program.change({"orders": source.replace("* 2", "* 3")}))
+    assert order.doubled() == 6.0 and order.total == 2.0
+
+
+def test_a_class_s_metaclass_and_decorators_need_a_restart(program: Program) -> None:
+    source = """\
+        class Meta(type):
+            pass
+
+        class Other(type):
+            pass
+
+        def tag(cls):
+            return cls
+
+        def label(cls):
+            return cls
+
+        class Model(metaclass=Meta):
+            pass
+
+        @tag
+        class View:
+            pass
+        """
+    program.load({"m": source})
+    m = program.module("m")
+    model = m.Model
+    cases = {
+        "metaclass=Meta": ("metaclass=Other", "the metaclass or class keywords of class Model"),
+        "@tag\n": ("@label\n", "the decorators of class View changed"),
+    }
+    for old, (new, reason) in cases.items():
+        result = program.change({"m": textwrap.dedent(source).replace(old, new)})
+        assert result.refused and reason in result.refused[0]["reason"], (reason, result.refused)
+    assert m.Model is model and type(m.Model) is m.Meta
+
+
 # -- names and constants --------------------------------------------------------------------
 
 
@@ -322,6 +446,14 @@ def test_a_constant_computed_by_a_call_needs_a_restart(program: Program) -> None
     program.load({"m": "import os\nHOME = os.getcwd()\n"})
     result = program.change({"m": "import os\nHOME = os.getcwd() + '/x'\n"})
     assert "computed by a call" in result.refused[0]["reason"]
+
+
+def test_a_changed_class_constant_is_rebound_for_existing_instances(program: Program) -> None:
+    program.load({"cart": CART})
+    instance = program.module("cart").Cart()
+    result = applied(program.change({"cart": CART.replace("TAX = 0.2", "TAX = 0.25")}))
+    assert instance.TAX == 0.25
+    assert result.summary() == "1 constant rebound"
 
 
 # -- top-level code -----------------------------------------------------------------------
@@ -427,6 +559,66 @@ def test_code_running_now_is_reported(program: Program) -> None:
         job.GO.set()
         thread.join()
     assert job.loop() == "new"  # its next call
+
+
+def test_a_generator_in_flight_keeps_its_code_and_new_ones_run_the_new_code(
+    program: Program,
+) -> None:
+    source = "def numbers():\n    yield 'old 1'\n    yield 'old 2'\n"
+    program.load({"gen": source})
+    gen = program.module("gen")
+    in_flight = gen.numbers()
+    assert next(in_flight) == "old 1"
+    applied(program.change({"gen": source.replace("old", "new")}))
+    assert next(in_flight) == "old 2"  # its frame runs the code it started with
+    assert list(gen.numbers()) == ["new 1", "new 2"]
+
+
+# -- what is never touched ----------------------------------------------------------------
+
+
+def test_third_party_code_and_files_outside_the_workspace_are_not_project_files(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "ws"
+    files = {
+        "app/views.py": True,
+        ".venv/lib/python3.11/site-packages/requests/api.py": False,
+        "vendor/lib/site-packages/six.py": False,
+    }
+    for name in files:
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text("X = 1\n")
+    (tmp_path / "elsewhere.py").write_text("X = 1\n")
+    agent = Agent(str(workspace))
+    try:
+        assert {n: agent.inside(str(workspace / n)) for n in files} == files
+        assert not agent.inside(str(tmp_path / "elsewhere.py"))
+        assert not agent.inside(textwrap.__file__)  # the standard library
+    finally:
+        agent.close()
+
+
+def test_an_extension_module_is_never_patched(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    library = workspace / "fast.cpython-311-x86_64-linux-gnu.so"
+    library.write_bytes(b"\x7fELF old")
+    name = f"live_extension_{next(_counter)}"
+    module = types.ModuleType(name)
+    module.__file__ = str(library)
+    sys.modules[name] = module
+    agent = Agent(str(workspace))
+    try:
+        agent.scan()
+        assert name not in agent.snapshots and name not in agent.uncertain
+        library.write_bytes(b"\x7fELF rebuilt")
+        outcome = agent.apply([{"path": str(library), "digest": digest(library.read_bytes())}])
+        assert outcome["files"] == [] and outcome["changes"] == []
+        assert sys.modules[name] is module
+    finally:
+        agent.close()
+        del sys.modules[name]
 
 
 def test_future_annotations_stay_strings(program: Program) -> None:
