@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .engine import Engine
 from .live_links import ApplyOutcome, LiveLinks
-from .results import ModuleResult
+from .results import Code, ModuleResult
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,15 @@ def describe(decision: LiveDecision, root: Path) -> list[str]:
             return str(path)
 
     if decision.blocked_by:
-        failure = decision.blocked_by[0]
+        # The cause, not a module that only imports it (a dependency error).
+        failure = next(
+            (
+                r
+                for r in decision.blocked_by
+                if r.diagnostics and r.diagnostics[0].code != Code.DEPENDENCY_ERROR
+            ),
+            decision.blocked_by[0],
+        )
         where = shown(failure.path)
         message = failure.diagnostics[0].message if failure.diagnostics else "check failed"
         line = failure.diagnostics[0].span.line + 1 if failure.diagnostics else 1
@@ -124,7 +132,8 @@ def describe(decision: LiveDecision, root: Path) -> list[str]:
         if outcome.ok:
             lines.append(f"applied {files}{where}: {outcome.summary} ({outcome.ms:.1f} ms)")
             lines += [
-                f"  stale: {shown(s.path)}:{s.line} still holds {s.name}" for s in outcome.stale
+                f"  stale: {shown(s.path)}:{s.line} still holds {s.name} ({s.why})"
+                for s in outcome.stale
             ]
             lines += [
                 f"  running: {r} keeps its old code until its next call" for r in outcome.running

@@ -21,9 +21,10 @@ of a module of a thousand costs the compilation of that function.  Then:
 - names removed are removed, and loaded modules still holding them reported;
 - anything else (a call, a registration, a loop at top level; a class's bases,
   metaclass or decorators; a dataclass's, NamedTuple's or Enum's fields;
-  ``__slots__``; a closure whose free variables changed; an extension module)
-  refuses the whole change with a reason, unless the user opted in to re-run
-  the module's top-level code (``rerun``).
+  ``__slots__``; a closure whose free variables changed) refuses the whole
+  change with a reason; top-level code is re-run instead if the user opted in
+  (``rerun``).  Extension modules are never reloaded: the checker only verifies
+  Python source, so a rebuilt one needs a restart.
 
 Code running now (a loop inside ``main()``, a generator in flight) keeps its
 frame: the change takes effect at its next call, and the outcome says so.  The
@@ -58,9 +59,10 @@ if sys.version_info < (3, 9):  # pragma: no cover - 3.8's subscripts and constan
 class Refused(Exception):
     """This change cannot be applied safely; the reason is worded for the user."""
 
-    def __init__(self, path: str, line: int, reason: str) -> None:
+    def __init__(self, path: str, line: int, reason: str, rerunnable: bool = False) -> None:
         super().__init__(reason)
         self.path, self.line, self.reason = path, line, reason
+        self.rerunnable = rerunnable  # re-running the module's code (the opt-in) would do it
 
 
 # -- what the program runs ---------------------------------------------------------------
@@ -144,6 +146,16 @@ class Plan:
         self.replaced: Set[types.CodeType] = set()  # old code objects: running ones are noted
         self.snapshots: List[Tuple[Snapshot, str, List[Statement]]] = []
 
+    def mark(self) -> Tuple[int, int, int, int, int]:
+        return (len(self.steps), len(self.changes), len(self.stale), len(self.snapshots),
+                len(self.refused))  # fmt: skip
+
+    def rewind(self, mark: Tuple[int, int, int, int, int]) -> None:
+        """Forget what was planned since ``mark`` (a module about to be planned again)."""
+        steps, changes, stale, snapshots, refused = mark
+        del self.steps[steps:], self.changes[changes:], self.stale[stale:]
+        del self.snapshots[snapshots:], self.refused[refused:]
+
     def step(self, do: Callable[[], None], undo: Callable[[], None]) -> None:
         self.steps.append((do, undo))
 
@@ -158,8 +170,8 @@ class Plan:
         done: List[Callable[[], None]] = []
         try:
             for do, undo in self.steps:
+                done.append(undo)  # a step that fails half-way is undone too
                 do()
-                done.append(undo)
         except BaseException:
             for undo in reversed(done):
                 try:
@@ -198,13 +210,18 @@ def plan(
 ) -> Plan:
     """How to bring ``snapshot``'s module to ``new_source``; refusals are in ``plan.refused``."""
     result = into or Plan()
+    mark = result.mark()
     try:
-        if rerun:
-            _plan_rerun(snapshot, new_source, loaded, result)
-        else:
-            _Planner(snapshot, new_source, loaded, result).run()
+        _Planner(snapshot, new_source, loaded, result).run()
     except Refused as exc:
-        result.refuse(exc)
+        if not (rerun and exc.rerunnable):
+            result.refuse(exc)
+        else:  # the opt-in: this module's code runs again instead
+            result.rewind(mark)
+            try:
+                _plan_rerun(snapshot, new_source, loaded, result)
+            except Refused as again:
+                result.refuse(again)
     except SyntaxError as exc:  # the checker verified it: only an interpreter difference
         result.refuse(Refused(snapshot.path, exc.lineno or 1, "SyntaxError: %s" % exc.msg))
     return result
@@ -228,7 +245,8 @@ class _Planner:
         if self.lines == self.snapshot.lines:
             return
         first, last, delta, new = self._changed_region(old)
-        self._compare(old[first:last], new)
+        bound = {n for s in old[:first] + new + old[last:] for n in _bound_names(s.node)}
+        self._compare(old[first:last], new, bound)
         new_statements = old[:first] + new + [self._shifted(s, delta) for s in old[last:]]
         if delta:
             self._shift_code(old[last:], delta)
@@ -274,7 +292,8 @@ class _Planner:
         return statement
 
     # -- comparing -------------------------------------------------------------------
-    def _compare(self, old: List[Statement], new: List[Statement]) -> None:
+    def _compare(self, old: List[Statement], new: List[Statement], bound: Set[str]) -> None:
+        """``bound``: the names the new source binds at top level (all of it)."""
         old_by_key = {s.key: s for s in old}
         new_by_key = {s.key: s for s in new}
         code = [s for s in new if s.key not in old_by_key and s.key[0] == "code"]
@@ -284,8 +303,10 @@ class _Planner:
                 raise Refused(
                     self.path,
                     statement.start,
-                    "top-level code changed at line %d (%s): re-running it needs a restart, "
-                    "or apply with re-run" % (statement.start, _describe(statement.node)),
+                    "top-level code changed at line %d (%s), which hotmod does not re-run "
+                    "unless asked to (apply with re-run)"
+                    % (statement.start, _describe(statement.node)),
+                    rerunnable=True,
                 )
         compiled = self._compile([s for s in new if s.key in old_by_key or s.key[0] != "code"])
         for statement in new:
@@ -297,7 +318,7 @@ class _Planner:
                 self._changed(before, statement, compiled)
         for statement in old:
             if statement.key not in new_by_key and statement.key[0] != "code":
-                self._removed(statement)
+                self._removed(statement, bound)
 
     def _compile(self, statements: List[Statement]) -> Dict[Tuple[str, int], types.CodeType]:
         """The code objects of these statements' functions and classes, by (name, line)."""
@@ -344,8 +365,9 @@ class _Planner:
             raise Refused(
                 self.path,
                 new.start,
-                "%s = ... at line %d is computed by a call: running it needs a restart, "
-                "or apply with re-run" % (name, new.start),
+                "%s = ... at line %d is computed by a call, which hotmod does not run "
+                "unless asked to (apply with re-run)" % (name, new.start),
+                rerunnable=True,
             )
         code = self._code(ast.Module(body=[new.node], type_ignores=[]))
         bound = _bound_names(new.node)
@@ -365,11 +387,11 @@ class _Planner:
         label = {"def": "function", "class": "class", "name": "constant"}.get(kind, "import")
         self.plan.note(self.name, label, name if kind != "import" else ", ".join(bound), "added")
 
-    def _removed(self, old: Statement) -> None:
+    def _removed(self, old: Statement, bound: Set[str]) -> None:
         namespace = self.module.__dict__
         for name in _bound_names(old.node):
-            if name not in namespace:
-                continue
+            if name not in namespace or name in bound:
+                continue  # still bound (``def f`` became ``f = ...``): the new binding stands
             value = namespace[name]
             self.plan.step(
                 lambda name=name: namespace.pop(name, None),  # type: ignore[misc]
@@ -387,8 +409,9 @@ class _Planner:
             raise Refused(
                 self.path,
                 new.start,
-                "%s = ... at line %d is computed by a call: re-running it needs a restart, "
-                "or apply with re-run" % (name, new.start),
+                "%s = ... at line %d is computed by a call, which hotmod does not re-run "
+                "unless asked to (apply with re-run)" % (name, new.start),
+                rerunnable=True,
             )
         namespace = self.module.__dict__
         expression = compile(ast.Expression(body=value_node), self.path, "eval")
@@ -423,8 +446,7 @@ class _Planner:
             raise Refused(
                 self.path,
                 old.start,
-                "cannot find the function %s behind its decorators: the change needs a restart"
-                % name,
+                "cannot find the function %s behind its decorators" % name,
             )
         return found
 
@@ -443,7 +465,7 @@ class _Planner:
             raise Refused(
                 self.path,
                 line,
-                "the decorators of %s changed: re-decorating it needs a restart" % new.name,
+                "the decorators of %s changed" % new.name,
             )
         code = compiled.get((new.name, line)) or compiled.get((new.name, new.lineno))
         if code is None:  # pragma: no cover - compile() always makes one
@@ -452,7 +474,7 @@ class _Planner:
             raise Refused(
                 self.path,
                 line,
-                "%s now uses other variables of its enclosing scope (%s): it needs a restart"
+                "%s now uses other variables of its enclosing scope (%s)"
                 % (new.name, ", ".join(code.co_freevars) or "none"),
             )
         defaults, kwdefaults = self._defaults(new, line, globals_)
@@ -483,7 +505,7 @@ class _Planner:
                 raise Refused(
                     self.path,
                     line,
-                    "a default value of %s is computed by a call: it needs a restart" % node.name,  # type: ignore[attr-defined]
+                    "a default value of %s is computed by a call" % node.name,  # type: ignore[attr-defined]
                 )
         values = tuple(self._evaluate(d, globals_) for d in arguments.defaults)
         keyword = {
@@ -516,11 +538,11 @@ class _Planner:
                 raise Refused(
                     self.path,
                     new.start,
-                    "the %s of class %s changed: it needs a restart" % (label, name),  # fmt: skip
+                    "the %s of class %s changed" % (label, name),  # fmt: skip
                 )
         self._check_layout(cls, old_node, new_node, new.start)
-        old_body = {_key(s): s for s in old_node.body}
-        new_body = {_key(s): s for s in new_node.body}
+        old_body = {_member_key(s): s for s in old_node.body}
+        new_body = {_member_key(s): s for s in new_node.body}
         for key, node in new_body.items():
             before = old_body.get(key)
             line = Statement(node).start
@@ -560,19 +582,13 @@ class _Planner:
                 "gained a field" if after - before else "lost a field" if before - after
                 else "changed a field"
             )  # fmt: skip
-            raise Refused(
-                self.path, line, "%s %s %s: it needs a restart" % (kind, cls.__name__, what)
-            )
+            raise Refused(self.path, line, "%s %s %s" % (kind, cls.__name__, what))
         if kind == "Enum" and names(old) != names(new):
             line = where(lambda s: _assigned_name(s) is not None)
-            raise Refused(
-                self.path, line, "Enum %s changed its members: it needs a restart" % cls.__name__
-            )
+            raise Refused(self.path, line, "Enum %s changed its members" % cls.__name__)
         if slots(old) != slots(new):
             line = where(lambda s: _assigned_name(s) == "__slots__")
-            raise Refused(
-                self.path, line, "the __slots__ of %s changed: it needs a restart" % cls.__name__
-            )
+            raise Refused(self.path, line, "the __slots__ of %s changed" % cls.__name__)
 
     def _change_in_class(
         self,
@@ -590,8 +606,7 @@ class _Planner:
                 raise Refused(
                     self.path,
                     line,
-                    "cannot find method %s.%s behind its decorators: it needs a restart"
-                    % (cls.__name__, key[1]),
+                    "cannot find method %s.%s behind its decorators" % (cls.__name__, key[1]),
                 )
             self._patch_function(function, old, new, compiled, self.module.__dict__)
             self.plan.note(self.name, "method", "%s.%s" % (cls.__name__, key[1]), "changed")
@@ -603,8 +618,7 @@ class _Planner:
                 raise Refused(
                     self.path,
                     line,
-                    "%s.%s = ... is computed by a call: it needs a restart"
-                    % (cls.__name__, key[1]),
+                    "%s.%s = ... is computed by a call" % (cls.__name__, key[1]),
                 )
             value = self._evaluate(value_node, dict(self.module.__dict__, **dict(cls.__dict__)))
             before = cls.__dict__.get(key[1])
@@ -616,7 +630,7 @@ class _Planner:
             raise Refused(
                 self.path,
                 line,
-                "code in the body of class %s changed: it needs a restart" % cls.__name__,
+                "code in the body of class %s changed" % cls.__name__,
             )
 
     def _add_to_class(
@@ -636,8 +650,7 @@ class _Planner:
             raise Refused(
                 self.path,
                 line,
-                "code added to the body of class %s: it needs a restart"
-                % cls.__name__,  # fmt: skip
+                "code added to the body of class %s" % cls.__name__,  # fmt: skip
             )
         assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         code = compiled.get((node.name, line)) or compiled.get((node.name, node.lineno))
@@ -672,6 +685,18 @@ class _Planner:
 
     def _remove_from_class(self, cls: type, node: ast.stmt, line: int) -> None:
         key = _key(node)
+        attribute, role = _method_target(node) if key[0] == "def" else (key[1], "function")
+        if role != "function":  # a property's setter or deleter: the property stays
+            prop = cls.__dict__.get(attribute)
+            if isinstance(prop, property):
+                parts: Dict[str, Any] = {"fget": prop.fget, "fset": prop.fset, "fdel": prop.fdel}
+                parts[role] = None
+                smaller = property(parts["fget"], parts["fset"], parts["fdel"], prop.__doc__)
+                self.plan.step(lambda: setattr(cls, attribute, smaller),
+                               lambda: setattr(cls, attribute, prop))  # fmt: skip
+                self.plan.note(self.name, "method", "%s.%s" % (cls.__name__, _member_key(node)[1]),
+                               "removed")  # fmt: skip
+            return
         if key[0] in ("def", "class", "name"):
             if key[1] not in cls.__dict__:
                 return
@@ -683,8 +708,7 @@ class _Planner:
             raise Refused(
                 self.path,
                 line,
-                "code removed from the body of class %s: it needs a restart"
-                % cls.__name__,  # fmt: skip
+                "code removed from the body of class %s" % cls.__name__,  # fmt: skip
             )
 
     # -- the rest of the program -----------------------------------------------------------
@@ -714,19 +738,37 @@ class _Planner:
         return found
 
     def _computed_from(self, name: str) -> None:
-        """Loaded modules whose import computed a value from ``name``: now stale."""
+        """Values that a module's import computed from ``name`` (``X = RATE * 2`` here,
+        ``from m import RATE`` or ``import m`` then ``m.RATE`` elsewhere): now stale."""
         for holder in self.loaded:
             if holder is self.module:
+                tree: Optional[ast.Module] = ast.Module(
+                    body=[s.node for s in self.snapshot.statements], type_ignores=[]
+                )
+                values, modules = {name}, set()  # type: Set[str], Set[str]
+            else:
+                tree = _tree_of(holder)
+                imports = _imports_of(holder)
+                values = {imports[(self.name, name)][0]} if (self.name, name) in imports else set()
+                modules = {
+                    local
+                    for (source, imported), (local, _) in imports.items()
+                    if (source + "." + imported if imported else source) == self.name
+                }
+            if tree is None or not (values or modules):
                 continue
-            imported = _imports_of(holder).get((self.name, name))
-            tree = _tree_of(holder)
-            if imported is None or tree is None:
-                continue
-            local = imported[0]
             for node in tree.body:
                 target = _assigned_name(node)
-                if target and any(
-                    isinstance(n, ast.Name) and n.id == local
+                if not target or target == name and holder is self.module:
+                    continue
+                if any(
+                    (isinstance(n, ast.Name) and n.id in values)
+                    or (
+                        isinstance(n, ast.Attribute)
+                        and n.attr == name
+                        and isinstance(n.value, ast.Name)
+                        and n.value.id in modules
+                    )
                     for n in ast.walk(node.value)  # type: ignore[attr-defined]
                 ):
                     self.plan.stale.append(
@@ -766,9 +808,14 @@ def _plan_rerun(
     namespace = module.__dict__
     code = compile(source, snapshot.path, "exec", dont_inherit=True)
     before = dict(namespace)
+    tree = ast.parse(source, snapshot.path)
+    bound = {n for node in tree.body for n in _bound_names(node)}
+    unbound = {n for s in snapshot.statements for n in _bound_names(s.node)} - bound
 
     def do() -> None:
         exec(code, namespace)
+        for name in unbound:  # as a fresh import of the new source would not have them
+            namespace.pop(name, None)
         for name, new in list(namespace.items()):
             old = before.get(name)
             if old is new or old is None:
@@ -792,7 +839,6 @@ def _plan_rerun(
 
     result.step(do, undo)
     result.note(module.__name__, "module", module.__name__, "re-run")
-    tree = ast.parse(source, snapshot.path)
     result.snapshots.append((snapshot, source, [Statement(node) for node in tree.body]))
 
 
@@ -835,6 +881,17 @@ def _unwrap(value: Any, name: str, depth: int = 0) -> Optional[types.FunctionTyp
             if found is not None:
                 return found
     return None
+
+
+def _member_key(node: ast.stmt) -> Tuple[str, str]:
+    """``_key`` for a class body: a property's getter, setter and deleter share its
+    name, so each is told apart by its role."""
+    key = _key(node)
+    if key[0] == "def":
+        attribute, role = _method_target(node)
+        if role != "function":
+            return ("def", "%s.%s" % (attribute, role))
+    return key
 
 
 def _method_target(node: ast.stmt) -> Tuple[str, str]:
@@ -976,13 +1033,19 @@ def _tree_of(module: types.ModuleType) -> Optional[ast.Module]:
 
 
 def _imports_of(module: types.ModuleType) -> Dict[Tuple[str, str], Tuple[str, int]]:
-    """``from m import name as local`` at top level: (m, name) -> (local, line)."""
+    """Top-level imports: ``from m import name as local`` is (m, name) -> (local, line),
+    ``import m as local`` is (m, "") -> (local, line)."""
     tree = _tree_of(module)
     found: Dict[Tuple[str, str], Tuple[str, int]] = {}
     if tree is None:
         return found
     package = module.__name__ if hasattr(module, "__path__") else module.__name__.rpartition(".")[0]
     for node in tree.body:
+        if isinstance(node, ast.Import):  # ``import m as x``: (m, "") -> x
+            for alias in node.names:
+                if alias.asname or "." not in alias.name:
+                    found[(alias.name, "")] = (alias.asname or alias.name, node.lineno)
+            continue
         if not isinstance(node, ast.ImportFrom) or node.module == "__future__":
             continue
         source = node.module or ""

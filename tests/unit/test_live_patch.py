@@ -648,3 +648,96 @@ def test_a_change_to_a_module_of_a_thousand_functions_compiles_only_what_changed
     applied(program.change({"big": source.replace("return x + 500\n", "return x - 500\n")}))
     assert big.f500(0) == -500 and big.f999(1) == 1000
     assert sum(compiled) <= 2  # the one changed function, not the thousand
+
+
+def test_a_property_getter_beside_its_setter_runs_the_new_body(program: Program) -> None:
+    source = """\
+        class Box:
+            def __init__(self):
+                self._v = 1
+
+            @property
+            def v(self):
+                return self._v
+
+            @v.setter
+            def v(self, value):
+                self._v = value
+        """
+    program.load({"box": source})
+    box = program.module("box").Box()
+    result = applied(program.change({"box": source.replace("return self._v", "return -self._v")}))
+    assert box.v == -1
+    box.v = 3
+    assert box.v == -3  # the setter is still there
+    assert result.summary() == "1 function changed"
+
+
+def test_a_removed_setter_leaves_the_property_read_only(program: Program) -> None:
+    source = """\
+        class Box:
+            @property
+            def v(self):
+                return 1
+
+            @v.setter
+            def v(self, value):
+                pass
+        """
+    program.load({"box": source})
+    box = program.module("box").Box()
+    cut = source[: source.index("            @v.setter")]
+    applied(program.change({"box": cut}))
+    assert box.v == 1
+    with pytest.raises(AttributeError):
+        box.v = 2
+
+
+def test_a_name_that_changes_kind_is_kept(program: Program) -> None:
+    program.load({"m": "def f():\n    return 1\n\n\nclass A:\n    pass\n"})
+    m = program.module("m")
+    applied(program.change({"m": "f = 1\n\n\ndef A():\n    return 'a'\n"}))
+    assert m.f == 1 and m.A() == "a"
+
+
+def test_rerun_is_used_only_for_top_level_code(program: Program) -> None:
+    """With the opt-in, a body-only edit is still patched in place: a registration at
+    top level does not run again for it."""
+    source = "REGISTRY = []\nREGISTRY.append('x')\n\n\ndef f():\n    return 1\n"
+    program.load({"r": source})
+    r = program.module("r")
+    result = applied(program.change({"r": source.replace("return 1", "return 2")}, rerun=True))
+    assert r.REGISTRY == ["x"] and r.f() == 2
+    assert [c["action"] for c in result.changes] == ["changed"]
+
+
+def test_rerun_removes_the_names_the_new_code_no_longer_binds(program: Program) -> None:
+    program.load({"r": "print('loaded')\nOLD = 1\nKEEP = 2\n"})
+    r = program.module("r")
+    applied(program.change({"r": "print('reloaded')\nKEEP = 3\n"}, rerun=True))
+    assert r.KEEP == 3 and not hasattr(r, "OLD")
+
+
+def test_a_rerun_that_raises_half_way_is_undone_whole(program: Program) -> None:
+    program.load({"r": "print('loaded')\nA = 1\nB = 1\n"})
+    r = program.module("r")
+    with pytest.raises(RuntimeError, match="half"):
+        program.change({"r": "print('again')\nA = 2\nraise RuntimeError('half')\nB = 2\n"},
+                       rerun=True)  # fmt: skip
+    assert (r.A, r.B) == (1, 1)
+
+
+def test_values_computed_in_the_same_module_or_through_the_module_are_reported_stale(
+    program: Program,
+) -> None:
+    program.load(
+        {
+            "rates": "RATE = 2\nDOUBLE = RATE * 2\n",
+            "prices": f"import {program.package}.rates as rates\n\nTOTAL = rates.RATE + 1\n",
+        }
+    )
+    result = applied(program.change({"rates": "RATE = 3\nDOUBLE = RATE * 2\n"}))
+    assert program.module("rates").RATE == 3
+    stale = sorted((s["name"].rsplit(".", 1)[1], s["line"]) for s in result.stale)
+    assert stale == [("DOUBLE", 2), ("TOTAL", 3)]
+    assert all(s["why"].endswith("rates.RATE at import") for s in result.stale)
