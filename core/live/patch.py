@@ -199,7 +199,9 @@ def plan(
     """How to bring ``snapshot``'s module to ``new_source``; refusals are in ``plan.refused``."""
     result = into or Plan()
     try:
-        if rerun:
+        if rerun and new_source == snapshot.source:
+            pass  # unchanged: running it again would only repeat its side effects
+        elif rerun:
             _plan_rerun(snapshot, new_source, loaded, result)
         else:
             _Planner(snapshot, new_source, loaded, result).run()
