@@ -78,6 +78,7 @@ class HotmodServer(LanguageServer):
         # The running programs that take each trusted folder's changes, by folder path.
         self.live: dict[str, FolderLive] = {}
         self._status: tuple[str, str] | None = None  # the last status sent: state, message
+        self._blocked: dict[str, list[str]] = {}  # per folder: the last "not applied" said
         self.loop: asyncio.AbstractEventLoop | None = None
         self._told: set[str] = set()  # messages shown once per session
         self._counts = (0, 0)  # modules and broken ones in the last status sent
@@ -570,8 +571,7 @@ class HotmodServer(LanguageServer):
     def update_live(self, folder: Folder) -> None:
         """Take the folder's running programs as its settings say (trusted folders only)."""
         engine = folder.engine
-        wanted = self.trusted and engine is not None and not folder.error
-        if not (wanted and engine is not None and engine.config.live_reload):
+        if not self.trusted or engine is None or folder.error or not engine.config.live_reload:
             self.stop_live(folder)
             return
         if str(folder.path) in self.live:
@@ -619,7 +619,16 @@ class HotmodServer(LanguageServer):
         """Say what became of the saves: one line per program, in the log."""
         from hotmod.core.live_apply import describe
 
-        for line in describe(decision, folder.path):
+        lines = describe(decision, folder.path)
+        if not decision.outcomes:
+            # Saves kept back by a failing check are decided again after every
+            # run until it passes: say so once.
+            if self._blocked.get(str(folder.path)) == lines:
+                return
+            self._blocked[str(folder.path)] = lines
+        else:
+            self._blocked.pop(str(folder.path), None)
+        for line in lines:
             applied = line.startswith(("applied", "  "))
             log.log(logging.INFO if applied else logging.WARNING, "live: %s", line)
             self.window_log_message(

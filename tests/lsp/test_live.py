@@ -142,9 +142,15 @@ async def test_a_save_that_breaks_a_dependent_is_not_applied_until_fixed(
     lsp.save(prices, broken)
     await lsp.until(logged(lsp, "hotmod live: not applied: shop/cart.py:1: "))
     assert program.ask("prices.price(10)") == "20"
+    sent = len(lsp.status)
+    lsp.save(live_ws / "shop/registry.py")  # passes, but the broken save is still pending
+    await lsp.until(lambda: any(s["state"] == "idle" for s in lsp.status[sent:]))
     # the fix brings the pending change along, all at once
     lsp.save(prices, broken + "\n\ndef discount():\n    return 5\n")
     await lsp.until(answers(program, "(prices.price(10), prices.discount())", "(40, 5)"))
+    await lsp.until(logged(lsp, "hotmod live: applied shop/prices.py"))
+    said = [m.message for m in lsp.client.log_messages if "not applied" in m.message]
+    assert len(said) == 1, said  # said once, not after every check while it was kept back
 
 
 async def test_a_refused_layout_change_is_a_warning_until_the_file_is_applied(
