@@ -234,9 +234,12 @@ class FakeSupervisor:
 
 
 async def test_commands_list_apply_now_rerun_and_restart(
-    lsp: Session, live_ws: Path, start: Callable[..., LiveProgram]
+    lsp: Session, live_ws: Path, start: Callable[..., LiveProgram], tmp_path: Path
 ) -> None:
     program = start()
+    other = tmp_path / "other-ws"  # a program of another workspace is none of its business
+    write(other, {"pyproject.toml": "", "shop/__init__.py": "", "shop/prices.py": PRICES})
+    stranger = LiveProgram(other)
     prices = live_ws / "shop/prices.py"
     prices.write_text(PRICES.replace("x * 2", "x * 7"))  # before the server: never saved
     await lsp.start(live_ws)
@@ -293,6 +296,8 @@ async def test_commands_list_apply_now_rerun_and_restart(
         await lsp.command("hotmod.liveRestart", {"pid": supervised.pid})
     with pytest.raises(JsonRpcInvalidParams, match="rerun must be true or false"):
         await lsp.command("hotmod.liveApply", {"rerun": "yes"})
+    assert stranger.ask("prices.price(10)") == "20"
+    stranger.stop()
 
 
 async def test_live_reload_off_by_setting(
