@@ -147,6 +147,20 @@ class Config:
         "…and slower than the median by at least this many milliseconds (see `regression_ratio`).",
         default=25.0,
     )
+    live_reload: bool = setting(
+        boolean(),
+        "In a trusted workspace, the language server applies each save whose checks pass (the "
+        "module and its dependents) in place to the running programs of the workspace that take "
+        "changes (`hotmod run`, `hotmod.live.attach()`, `%load_ext hotmod.live`; see `live.md`).",
+        default=True,
+    )
+    live_rerun: bool = setting(
+        boolean(),
+        "A change to a module's top-level code (a call, a registration) is applied by re-running "
+        "the module in the running program, instead of being refused as needing a restart. Its "
+        "side effects then happen again (see `live.md`).",
+        default=False,
+    )
 
 
 SETTINGS = {s.key: s for s in declared(Config)}

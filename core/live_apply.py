@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hotmod.live.agent import digest
+
 from .engine import Engine
 from .live_links import ApplyOutcome, LiveLinks
 from .results import Code, ModuleResult
@@ -43,13 +45,18 @@ class LiveApplier:
         self.engine = engine
         self.links = links
         self._rerun = rerun
-        self._pending: set[Path] = set()
+        # Each pending save with the number of its latest save: a file saved again
+        # while an earlier content is being applied stays pending.
+        self._pending: dict[Path, int] = {}
+        self._saves = 0
         self._lock = threading.Lock()
 
     def saved(self, paths: Iterable[Path | str]) -> None:
         """Files saved (or changed on disk) whose checks are under way."""
         with self._lock:
-            self._pending.update(Path(p).absolute() for p in paths)
+            for p in paths:
+                self._saves += 1
+                self._pending[Path(p).absolute()] = self._saves
 
     @property
     def pending(self) -> tuple[Path, ...]:
@@ -63,7 +70,8 @@ class LiveApplier:
         one failing verdict among them and their dependents keeps all of them.
         """
         with self._lock:
-            pending = sorted(self._pending)
+            taken = dict(self._pending)
+        pending = sorted(taken)
         if not pending:
             return None
         files: list[tuple[Path, str]] = []
@@ -77,8 +85,8 @@ class LiveApplier:
                 gone.append(path)  # deleted, or not a module: nothing to apply
                 continue
             result = self.engine.result(info.name)
-            if result is None or result.cached or not result.digest:
-                waiting.append(path)
+            if result is None or result.cached or not result.digest or not _current(path, result):
+                waiting.append(path)  # not checked yet, or saved again since
                 continue
             if not result.ok:
                 blocked.append(result)
@@ -89,14 +97,27 @@ class LiveApplier:
             result = self.engine.result(name)
             if result is not None and not result.ok and not result.cached:
                 blocked.append(result)
-        with self._lock:
-            self._pending.difference_update(gone)
+        self._done(gone, taken)
         if blocked or waiting or not files:
             return LiveDecision((), (), tuple(blocked), tuple(waiting + [f for f, _ in files]))
         outcomes = self.links.apply(files, rerun=self._rerun() if rerun is None else rerun)
-        with self._lock:
-            self._pending.difference_update(f for f, _ in files)
+        self._done([f for f, _ in files], taken)
         return LiveDecision(tuple(f for f, _ in files), tuple(outcomes))
+
+    def _done(self, paths: Iterable[Path], taken: dict[Path, int]) -> None:
+        """No longer pending, unless saved again since ``taken`` was read."""
+        with self._lock:
+            for path in paths:
+                if self._pending.get(path) == taken[path]:
+                    del self._pending[path]
+
+
+def _current(path: Path, result: ModuleResult) -> bool:
+    """Whether ``result`` verified the file's content now on disk."""
+    try:
+        return digest(path.read_bytes()) == result.digest
+    except OSError:
+        return False
 
 
 def describe(decision: LiveDecision, root: Path) -> list[str]:

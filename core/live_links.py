@@ -86,6 +86,7 @@ class ApplyOutcome:
     error: str = ""
     ms: float = 0.0
     by_other: bool = False  # applied at another controller's request
+    modules: tuple[str, ...] = ()  # the modules it changed
 
     @classmethod
     def of(cls, raw: Applied, by_other: bool = False) -> ApplyOutcome:
@@ -104,6 +105,7 @@ class ApplyOutcome:
             error=raw["error"],
             ms=raw["ms"],
             by_other=by_other,
+            modules=tuple(sorted({c["module"] for c in raw["changes"]})),
         )
 
     @classmethod

@@ -15,12 +15,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .bytesize import format_bytes
 from .engine import EngineStatus
 from .profile import TOP_LINES, ImportTiming, ModuleProfile
 from .results import CheckReport, Diagnostic, ModuleResult, ReloadOutcome, Severity
 from .stats import HistoryComparison, MemoryReport, ModuleTiming, PerformanceSummary
+
+if TYPE_CHECKING:  # live reload's modules are imported once it is used
+    from .live_apply import LiveDecision
+    from .live_links import LiveProcess
 
 DASH = "—"
 # Rows of the profile's import tree and functions; the HTML report has them all.
@@ -240,6 +245,91 @@ def render_status(
         lines += [f"**This folder cannot be checked:** {_text(error)}", ""]
     lines += _table(["", "value"], rows, "ll")
     return Rendered("status", message, _join(lines))
+
+
+# -- live reload: liveProcesses, liveApply, liveRestart -------------------------------
+START_LIVE = "start one with `hotmod run -- python app.py`, or call `hotmod.live.attach()` in it"
+
+
+def render_live_processes(
+    processes: Sequence[LiveProcess], *, root: Path, off: str | None = None
+) -> Rendered:
+    """``off``: why nothing is applied to running programs of this folder."""
+    if off:
+        message = f"Live reload is off for {root.name}: {off}"
+    elif not processes:
+        message = f"No running program takes changes of {root.name}: {START_LIVE}"
+    else:
+        take = "takes" if len(processes) == 1 else "take"
+        pids = ", ".join(f"pid {p.pid}" for p in processes)
+        message = f"{_plural(len(processes), 'process')} {take} changes of {root.name}: {pids}"
+    lines = ["# hotmod: live processes", "", _text(message), ""]
+    if processes:
+        rows = [
+            [
+                str(p.pid),
+                _code(p.command),
+                _code(p.python),
+                str(len(p.modules)),
+                str(p.applied),
+                "yes" if p.supervisor else "no",
+            ]
+            for p in processes
+        ]
+        lines += _table(
+            ["pid", "command", "Python", "modules", "applied", "restart (hotmod run)"],
+            rows,
+            "rllrrl",
+        )
+        for p in processes:
+            lines += ["", f"## pid {p.pid}: modules loaded", ""]
+            lines += [", ".join(map(_code, sorted(p.modules))) or "_none of the workspace_"]
+    return Rendered("live-processes", message, _join(lines), brief=not processes)
+
+
+def render_live_apply(
+    decision: LiveDecision,
+    left_out: Sequence[tuple[str, str]],
+    *,
+    processes: int,
+    root: Path,
+    rerun: bool = False,
+) -> Rendered:
+    """``left_out``: modules loaded but not sent (module, why); ``processes``: attached."""
+    from .live_apply import describe
+
+    outcomes = decision.outcomes
+    failed = [o for o in outcomes if not o.ok]
+    said = describe(decision, root)
+    if not processes:
+        message = f"No running program takes changes of {root.name}: {START_LIVE}"
+    elif not decision.files:
+        message = "Nothing to apply: no module the programs loaded has a passing check of its file"
+    elif not failed:
+        message = (
+            f"Applied {_plural(len(decision.files), 'module')} to "
+            f"{_plural(len(outcomes), 'process')}: "
+            + ("; ".join(sorted({o.summary for o in outcomes})) or "nothing to change")
+        )
+    else:
+        first = next((line for line in said if line.startswith("not applied")), ": not applied")
+        message = (
+            f"Not applied in {len(failed)} of {_plural(len(outcomes), 'process')}: "
+            + (first.split(": ", 1)[1])
+        )
+    title = "apply now, re-running changed modules" if rerun else "apply now"
+    lines = [f"# hotmod: live {title}", "", _text(message), ""]
+    if said:
+        lines += ["## What each process did", ""] + [f"- {_text(line)}" for line in said] + [""]
+    if left_out:
+        lines += ["## Not sent", ""]
+        lines += _table(["module", "why"], [[_code(m), _text(why)] for m, why in left_out], "ll")
+    return Rendered("live-apply", message, _join(lines), brief=not failed and not left_out)
+
+
+def render_live_restart(process: LiveProcess) -> Rendered:
+    message = f"Asked `hotmod run` to restart pid {process.pid} ({process.command})"
+    return Rendered("live-restart", message, _join([_text(message)]), brief=True)
 
 
 # -- profileModule ------------------------------------------------------------------

@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from hotmod.core import __version__
 from hotmod.core.config import ConfigError
@@ -23,6 +23,9 @@ from hotmod.core.report_markdown import (
     Rendered,
     render_check,
     render_dev_mode,
+    render_live_apply,
+    render_live_processes,
+    render_live_restart,
     render_memory,
     render_performance,
     render_profile,
@@ -43,6 +46,11 @@ from . import convert
 from .folders import Folder
 from .protocol import HotmodProtocol
 from .server import HotmodServer
+
+if TYPE_CHECKING:  # live reload's modules are imported once it is used
+    from hotmod.core.live_links import LiveProcess
+
+    from .live import FolderLive
 
 log = logging.getLogger(__name__)
 
@@ -392,3 +400,113 @@ def _some(names: list[str], limit: int) -> str:
     """The first ``limit`` names, and how many there are in all."""
     more = f", … ({len(names)} in all)" if len(names) > limit else ""
     return ", ".join(names[:limit]) + more
+
+
+# -- live reload (server/live.py) --------------------------------------------------
+@command("hotmod.liveProcesses", needs_trust=False)
+async def live_processes(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
+    folder, _ = _folder(ls, argument, "hotmod.liveProcesses", usable=False)
+    live = ls.live.get(str(folder.path))
+    processes = live.processes() if live is not None else []
+    data = {
+        "live_reload": live is not None,
+        "processes": [_process_json(p) for p in processes],
+    }
+    rendered = render_live_processes(processes, root=folder.path, off=_live_off(ls, folder))
+    return Answer(data, rendered, folder)
+
+
+@command("hotmod.liveApply", keys=("rerun",))
+async def live_apply(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
+    name = "hotmod.liveApply"
+    rerun = argument.get("rerun")
+    if rerun is not None and not isinstance(rerun, bool):
+        raise JsonRpcInvalidParams(f"{name}: rerun must be true or false, got {_short(rerun)}")
+    folder, live = _live_target(ls, argument, name)
+    assert folder.scheduler is not None
+    await folder.scheduler.settled()  # the verdicts of the saves under way
+    processes = len(live.processes())
+    applied = await live.apply_now(rerun=rerun)
+    decision = applied.decision
+    data = {
+        "processes": processes,
+        "files": [str(f) for f in decision.files],
+        "left_out": [{"module": m.module, "why": m.why} for m in applied.left_out],
+        "outcomes": [to_jsonable(o) for o in decision.outcomes],
+    }
+    ls.live_decided(folder, decision)
+    rendered = render_live_apply(
+        decision,
+        [(m.module, m.why) for m in applied.left_out],
+        processes=processes,
+        root=folder.path,
+        rerun=bool(rerun),
+    )
+    return Answer(data, rendered, folder)
+
+
+@command("hotmod.liveRestart", keys=("pid",))
+async def live_restart(ls: HotmodServer, argument: dict[str, Any]) -> Answer:
+    name = "hotmod.liveRestart"
+    pid = argument.get("pid")
+    if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool)):
+        raise JsonRpcInvalidParams(f"{name}: pid must be a process id, got {_short(pid)}")
+    folder, live = _live_target(ls, argument, name)
+    processes = live.processes()
+    if pid is not None:
+        process = next((p for p in processes if p.pid == pid), None)
+        if process is None:
+            attached = ", ".join(str(p.pid) for p in processes) or "none"
+            raise JsonRpcInvalidParams(f"{name}: pid {pid} is not attached (attached: {attached})")
+    else:
+        restartable = [p for p in processes if p.supervisor]
+        if len(restartable) != 1:
+            why = (
+                f"{len(restartable)} processes were started by `hotmod run`: "
+                + ", ".join(f"pid {p.pid} ({p.command})" for p in restartable)
+                if restartable
+                else "no attached process was started by `hotmod run`"
+            )
+            raise JsonRpcInvalidParams(f'{name} needs {{"pid": ...}}: {why}')
+        process = restartable[0]
+    from .live import RestartError
+
+    try:
+        await live.restart(process)
+    except RestartError as exc:
+        raise JsonRpcInvalidParams(f"{name}: {exc}") from None
+    data = {"pid": process.pid, "command": process.command}
+    return Answer(data, render_live_restart(process), folder)
+
+
+def _live_target(
+    ls: HotmodServer, argument: dict[str, Any], name: str
+) -> tuple[Folder, FolderLive]:
+    folder, _ = _folder(ls, argument, name)
+    live = ls.live.get(str(folder.path))
+    if live is None:
+        raise JsonRpcInvalidParams(
+            f"{name}: live reload is off for {folder.path.name}: "
+            + (_live_off(ls, folder) or "it could not start (see the messages)")
+        )
+    return folder, live
+
+
+def _live_off(ls: HotmodServer, folder: Folder) -> str | None:
+    """Why nothing is applied to the folder's running programs; None when it is on."""
+    if not ls.trusted:
+        return "the workspace is not trusted"
+    if folder.error or folder.engine is None:
+        return folder.error or "the workspace is not loaded"
+    if not folder.engine.config.live_reload:
+        return "the liveReload setting (`live_reload` in [tool.hotmod]) is off"
+    return None if str(folder.path) in ls.live else "it could not start (see the messages)"
+
+
+def _process_json(process: LiveProcess) -> dict[str, Any]:
+    return {
+        **to_jsonable(process),
+        "modules": sorted(process.modules),
+        "command": process.command,
+        "restartable": bool(process.supervisor),
+    }

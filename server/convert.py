@@ -3,6 +3,8 @@ diagnostics reference is read once, for its links)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from hotmod.core.bytesize import format_bytes
 from hotmod.core.history import Trend
 from hotmod.core.imports import ParsedModule
@@ -13,8 +15,12 @@ from pygls import uris
 
 from . import reference
 
+if TYPE_CHECKING:  # live reload's modules are imported once it is used
+    from hotmod.core.live_links import Refusal
+
 SOURCE = "hotmod"
 CACHED_SOURCE = "hotmod (cached)"
+LIVE_SOURCE = "hotmod live"  # what live reload could not apply to a running program
 # An import statement gets a cost lens when importing it took at least this long.
 IMPORT_LENS_MIN_MS = 20.0
 # After a profile, up to this many top-level lines get a lens: those taking at
@@ -88,6 +94,32 @@ def module_lens(result: ModuleResult, reloads: int, trend: Trend | None = None) 
         command=types.Command(
             title=title, command="hotmod.reloadModule", arguments=[{"module": result.name}]
         ),
+    )
+
+
+def live_lens(processes: int, applied: int, uri: str) -> types.CodeLens:
+    """On a module running programs have loaded: in how many, and how often it was applied."""
+    title = f"live in {processes} process{'' if processes == 1 else 'es'}"
+    if applied:
+        title += f" \u00b7 applied {applied}\u00d7"
+    return types.CodeLens(
+        range=types.Range(start=types.Position(0, 0), end=types.Position(0, 0)),
+        command=types.Command(
+            title=title, command="hotmod.liveProcesses", arguments=[{"uri": uri}]
+        ),
+    )
+
+
+def live_diagnostic(refusal: Refusal) -> types.Diagnostic:
+    """A change that the running programs did not take: it needs a restart."""
+    # The agent's reasons may end with the advice this message starts with.
+    reason = refusal.reason.removesuffix(": it needs a restart")
+    line = max(refusal.line - 1, 0)
+    return types.Diagnostic(
+        range=types.Range(start=types.Position(line, 0), end=types.Position(line + 1, 0)),
+        message=reason if "restart" in reason else f"needs restart: {reason}",
+        severity=types.DiagnosticSeverity.Warning,
+        source=LIVE_SOURCE,
     )
 
 

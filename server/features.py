@@ -88,8 +88,8 @@ def _register_features(server: HotmodServer) -> None:
         if not ls.trusted:
             ls.publish_syntax_only(folder, [path])
             return
-        if folder.scheduler is not None and folder.settings.reload_on_save and not folder.error:
-            folder.scheduler.files_changed([path], save=True)
+        if folder.settings.reload_on_save:
+            ls.files_changed(folder, [path], save=True)
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def did_change_watched_files(

@@ -74,7 +74,7 @@ class Scheduler:
         )
 
     # -- change notifications ---------------------------------------------------
-    def files_changed(self, paths: Iterable[str], *, save: bool = False) -> None:
+    def files_changed(self, paths: Iterable[str], *, save: bool = False) -> set[str]:
         """Files changed on disk (a save, a watcher event). Call on the loop thread.
 
         A save starts checking at once: the user is waiting, and a newer save
@@ -82,16 +82,17 @@ class Scheduler:
         (a git checkout) becomes one run.  Outside a save, a path whose content
         stamp equals that of its last check is ignored: the editor's didSave and
         the file watcher report the same write, and it should be checked once.
+        Returns the paths that will be checked.
         """
         if self._closed:
-            return
+            return set()
         fresh = set()
         for path in paths:
             path = os.path.abspath(path)
             if save or self._stamps.get(path) != file_stamp(path):
                 fresh.add(path)
         if not fresh:
-            return
+            return fresh
         self._pending |= fresh
         self._generation += 1
         if self._timer is not None:
@@ -101,6 +102,7 @@ class Scheduler:
             self._kick()
         else:
             self._timer = asyncio.get_running_loop().call_later(self.debounce_s, self._kick)
+        return fresh
 
     def _kick(self) -> None:
         self._timer = None

@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn
 
 from hotmod.core import __version__
 from hotmod.core.filestamp import FileStamp, file_stamp
@@ -32,6 +32,12 @@ from .protocol import HotmodProtocol
 from .scheduler import SchedulerHooks
 from .settings import Settings, parse_settings
 from .stdio import PipeReader, can_read_async
+
+if TYPE_CHECKING:
+    from hotmod.core.live_apply import LiveDecision
+    from hotmod.core.live_links import ApplyOutcome
+
+    from .live import FolderLive
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +71,14 @@ class HotmodServer(LanguageServer):
         # The last non-empty diagnostics published per file, sent again when the
         # file is opened: some clients (eglot) drop those for closed files.
         self.shown: dict[str, tuple[str, list[types.Diagnostic]]] = {}
+        # What a file's diagnostics are made of: its check's, and the refusals of
+        # live reload that still stand (server/live.py).  Keyed like ``shown``.
+        self.check_diagnostics: dict[str, list[types.Diagnostic]] = {}
+        self.live_diagnostics: dict[str, list[types.Diagnostic]] = {}
+        # The running programs that take each trusted folder's changes, by folder path.
+        self.live: dict[str, FolderLive] = {}
+        self._status: tuple[str, str] | None = None  # the last status sent: state, message
+        self._blocked: dict[str, list[str]] = {}  # per folder: the last "not applied" said
         self.loop: asyncio.AbstractEventLoop | None = None
         self._told: set[str] = set()  # messages shown once per session
         self._counts = (0, 0)  # modules and broken ones in the last status sent
@@ -180,6 +194,7 @@ class HotmodServer(LanguageServer):
         assert self.loop is not None
         self.publish_cached(folder)
         folder.watch(self.loop, self.watched_files_changed)
+        self.update_live(folder)
         await self.check_folder(folder, title="hotmod: checking modules")
 
     def publish_cached(self, folder: Folder) -> None:
@@ -202,6 +217,7 @@ class HotmodServer(LanguageServer):
         folder = self.folders.pop(str(workspace_root(Path(path))) if path else "", None)
         if folder is None:
             return
+        self.stop_live(folder)
         for module_uri in set(folder.published.values()):
             self.publish(module_uri, [])
         folder.close()
@@ -253,14 +269,21 @@ class HotmodServer(LanguageServer):
     def watched_files_changed(self, folder: Folder, paths: list[str]) -> None:
         """Changes seen on disk (watcher or the client's file watching)."""
         if any(os.path.basename(p) == "pyproject.toml" for p in paths):
-            task = asyncio.ensure_future(self.reload_config(folder))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.background(self.reload_config(folder))
         code = [p for p in paths if not p.endswith("pyproject.toml")]
         if not folder.settings.reload_on_save:
             return  # the user reloads by command
-        if code and folder.scheduler is not None and self.trusted and not folder.error:
-            folder.scheduler.files_changed(code)
+        if code:
+            self.files_changed(folder, code)
+
+    def files_changed(self, folder: Folder, paths: list[str], save: bool = False) -> None:
+        """Check files changed on disk; those checked are live reload's pending saves."""
+        if folder.scheduler is None or not self.trusted or folder.error:
+            return
+        checked = folder.scheduler.files_changed(paths, save=save)
+        live = self.live.get(str(folder.path))
+        if live is not None and checked:
+            live.saved(checked)
 
     async def reload_config(self, folder: Folder, settings: Settings | None = None) -> None:
         folder.reconfigure(settings or folder.settings, self.hooks(folder))
@@ -272,16 +295,26 @@ class HotmodServer(LanguageServer):
             if folder.watcher is None:
                 assert self.loop is not None
                 folder.watch(self.loop, self.watched_files_changed)
+            self.update_live(folder)
             await self.check_folder(folder, refresh=True)
         else:
             self.publish_syntax_only(folder)
 
     # -- publishing -------------------------------------------------------------
     def publish(self, uri: str, diagnostics: list[types.Diagnostic]) -> None:
+        """A file's diagnostics from its check (live reload's refusals are kept)."""
+        key = _path_key(uri)
+        if diagnostics:
+            self.check_diagnostics[key] = diagnostics
+        else:
+            self.check_diagnostics.pop(key, None)
+        self._send_diagnostics(key, uri)
+
+    def _send_diagnostics(self, key: str, uri: str) -> None:
+        diagnostics = self.check_diagnostics.get(key, []) + self.live_diagnostics.get(key, [])
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
         )
-        key = _path_key(uri)
         if diagnostics:
             self.shown[key] = (uri, diagnostics)
         else:
@@ -352,6 +385,11 @@ class HotmodServer(LanguageServer):
     def after_run(self, folder: Folder, report: CheckReport | None) -> None:
         if supports(self, "workspace.code_lens.refresh_support"):
             self.workspace_code_lens_refresh(None)
+        live = self.live.get(str(folder.path))
+        if live is not None and folder.scheduler is not None and not folder.scheduler.busy:
+            # The saves this run checked (a newer save or a superseded run's
+            # backlog means another run follows: that one decides).
+            self.background(self.apply_saves(folder, live))
         busy = any(f.scheduler is not None and f.scheduler.busy for f in self.folders.values())
         if not busy:
             self.send_status("idle")
@@ -368,8 +406,10 @@ class HotmodServer(LanguageServer):
             "(a bug in hotmod; the server log has the details)"
         )
 
-    def send_status(self, state: str, message: str = "") -> None:
-        if state == "checking":
+    def send_status(self, state: str, message: str = "", recount: bool = True) -> None:
+        """``recount``: ask the engines for the module counts (else the last ones)."""
+        self._status = (state, message)
+        if state == "checking" or not recount:
             # The counts of the last status: asking the engines now would wait
             # for the check that is starting (their lock) and slow it down.
             modules, broken = self._counts
@@ -387,9 +427,18 @@ class HotmodServer(LanguageServer):
                 "idle": f"{broken} broken modules" if broken else "all modules import",
                 "untrusted": "workspace not trusted: syntax checks only",
             }.get(state, state)
+        live = sum(len(f.processes()) for f in self.live.values())
+        if live and state == "idle":
+            message += f"; live in {live} process{'' if live == 1 else 'es'}"
         self.protocol.notify(
             "hotmod/status",
-            {"state": state, "modules": modules, "broken": broken, "message": message},
+            {
+                "state": state,
+                "modules": modules,
+                "broken": broken,
+                "live": live,
+                "message": message,
+            },
         )
 
     # -- progress ----------------------------------------------------------------
@@ -428,6 +477,10 @@ class HotmodServer(LanguageServer):
         if info is None or result is None:
             return []
         lenses = [convert.module_lens(result, engine.reloads(info.name), engine.trend(info.name))]
+        live = self.live.get(str(folder.path))
+        state = live.module_state(info.name) if live is not None else None
+        if state is not None:
+            lenses.append(convert.live_lens(*state, uri))
         parsed = engine.parsed(info.name)
         if parsed is not None:
             lenses += convert.import_lenses(parsed, import_costs(folder), info.name)
@@ -467,9 +520,7 @@ class HotmodServer(LanguageServer):
             if not shown and refused:
                 self.tell(refused, types.MessageType.Info)
 
-        task = asyncio.ensure_future(show())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.background(show())
         return True
 
     def present(self, rendered: Rendered, root: Path) -> None:
@@ -506,8 +557,120 @@ class HotmodServer(LanguageServer):
 
     def close_all(self) -> None:
         for folder in list(self.folders.values()):
+            self.stop_live(folder, show=False)
             folder.close()
         self.folders.clear()
+
+    def background(self, work: Any) -> None:
+        """Run a coroutine on the loop, kept alive until it is done."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- live reload (server/live.py) ----------------------------------------------
+    def update_live(self, folder: Folder) -> None:
+        """Take the folder's running programs as its settings say (trusted folders only)."""
+        engine = folder.engine
+        if not self.trusted or engine is None or folder.error or not engine.config.live_reload:
+            self.stop_live(folder)
+            return
+        if str(folder.path) in self.live:
+            return
+        from hotmod.live.rendezvous import LiveError
+
+        from .live import FolderLive
+
+        loop = self.loop
+        assert loop is not None
+
+        def changed() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed: shutting down
+                loop.call_soon_threadsafe(self.live_changed)
+
+        def heard(outcome: ApplyOutcome) -> None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self.live_heard, folder, outcome)
+
+        try:
+            self.live[str(folder.path)] = FolderLive(
+                folder.path, engine, on_change=changed, on_heard=heard
+            )
+        except (LiveError, OSError) as exc:
+            self.tell_once("live", f"hotmod: live reload is off: {exc}", types.MessageType.Warning)
+
+    def stop_live(self, folder: Folder, show: bool = True) -> None:
+        """``show``: say so in the editor (not when the server is shutting down)."""
+        live = self.live.pop(str(folder.path), None)
+        if live is not None:
+            live.close()
+            if show:
+                self.live_changed()
+
+    async def apply_saves(self, folder: Folder, live: FolderLive) -> None:
+        try:
+            decision = await live.checked()
+        except Exception:  # hotmod's bug: the checks go on without live reload
+            log.exception("live reload of %s failed", folder.path)
+            return
+        if decision is not None:
+            self.live_decided(folder, decision)
+
+    def live_decided(self, folder: Folder, decision: LiveDecision) -> None:
+        """Say what became of the saves: one line per program, in the log."""
+        from hotmod.core.live_apply import describe
+
+        lines = describe(decision, folder.path)
+        if not decision.outcomes:
+            # Saves kept back by a failing check are decided again after every
+            # run until it passes: say so once.
+            if self._blocked.get(str(folder.path)) == lines:
+                return
+            self._blocked[str(folder.path)] = lines
+        else:
+            self._blocked.pop(str(folder.path), None)
+        for line in lines:
+            applied = line.startswith(("applied", "  "))
+            log.log(logging.INFO if applied else logging.WARNING, "live: %s", line)
+            self.window_log_message(
+                types.LogMessageParams(
+                    type=types.MessageType.Info if applied else types.MessageType.Warning,
+                    message=f"hotmod live: {line}",
+                )
+            )
+
+    def live_heard(self, folder: Folder, outcome: ApplyOutcome) -> None:
+        """Another controller (``hotmod run``) applied a change to a program."""
+        from hotmod.core.live_apply import LiveDecision
+
+        self.live_decided(folder, LiveDecision(outcome.files, (outcome,)))
+
+    def live_changed(self) -> None:
+        """The programs, what they loaded, or the refusals changed: show it."""
+        self.show_live_refusals()
+        if supports(self, "workspace.code_lens.refresh_support"):
+            self.workspace_code_lens_refresh(None)
+        if self._status is not None:
+            self.send_status(*self._status, recount=False)
+
+    def show_live_refusals(self) -> None:
+        """A warning where a change was refused (it needs a restart), until that file
+        is applied or the program exits."""
+        wanted: dict[str, list[types.Diagnostic]] = {}
+        for live in self.live.values():
+            for path, refusals in live.refusals().items():
+                wanted.setdefault(os.path.abspath(path), []).extend(
+                    convert.live_diagnostic(r) for r in refusals
+                )
+        for key in set(wanted) | set(self.live_diagnostics):
+            diagnostics = wanted.get(key, [])
+            if diagnostics == self.live_diagnostics.get(key, []):
+                continue
+            if diagnostics:
+                self.live_diagnostics[key] = diagnostics
+            else:
+                self.live_diagnostics.pop(key, None)
+            uri = self.shown[key][0] if key in self.shown else convert.path_to_uri(key)
+            self._send_diagnostics(key, uri)
 
     def exit_now(self) -> NoReturn:
         """The ``exit`` notification: leave at once, with LSP's exit code.

@@ -61,6 +61,20 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["HOTMOD_CACHE_DIR"] = old
 
 
+@pytest.fixture(scope="session", autouse=True)
+def live_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Live reload's rendezvous folder (hotmod.live) in a throwaway place, for servers
+    too: the tests' servers and programs never meet the user's."""
+    path = tmp_path_factory.mktemp("hotmod-live") / "rv"  # created 0700 when first used
+    old = os.environ.get("HOTMOD_LIVE_DIR")
+    os.environ["HOTMOD_LIVE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("HOTMOD_LIVE_DIR", None)
+    else:
+        os.environ["HOTMOD_LIVE_DIR"] = old
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     root = tmp_path / "ws"

@@ -122,6 +122,7 @@ async def test_progress_and_status_during_the_initial_scan(lsp: Session, shop: P
         "state": "idle",
         "modules": 5,
         "broken": 2,
+        "live": 0,  # running programs taking changes (test_live.py)
         "message": "2 broken modules",
     }
     assert lsp.lens_refreshes >= 1

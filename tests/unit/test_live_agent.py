@@ -340,3 +340,59 @@ def test_saves_are_applied_once_they_and_their_dependents_pass(
         assert describe(decision, root)[0].startswith("applied shop/prices.py: 2 functions changed")
         assert program.ask("(prices.price(10), prices.discount())") == "(80, 2)"
         assert applier.pending == ()
+
+
+def test_a_save_is_applied_only_with_the_verdict_of_its_own_content(
+    start: Callable[..., Program],
+) -> None:
+    program = start({"shop/prices.py": PRICES})
+    root = program.root
+    with Engine(root) as engine, links() as live:
+        engine.reload_all()
+        applier = LiveApplier(engine, live)
+        prices = root / "shop/prices.py"
+        prices.write_text(PRICES.replace("x * 2", "x * 8"))
+        applier.saved([prices])
+        engine.check_paths([prices])
+        prices.write_text(PRICES.replace("x * 2", "x * 9"))  # saved again, not checked yet
+        applier.saved([prices])
+        decision = applier.checked()
+        assert decision is not None and not decision.outcomes and decision.waiting == (prices,)
+        assert program.ask("prices.price(10)") == "20"
+        engine.check_paths([prices])
+        decision = applier.checked()
+        assert decision is not None and decision.applied, decision
+        assert decision.outcomes[0].modules == ("shop.prices",)
+        assert program.ask("prices.price(10)") == "90"
+
+
+def test_a_file_saved_again_while_it_is_applied_stays_pending(
+    start: Callable[..., Program],
+) -> None:
+    program = start({"shop/prices.py": PRICES})
+    root = program.root
+    prices = root / "shop/prices.py"
+    with Engine(root) as engine, links() as live:
+        engine.reload_all()
+        applier = LiveApplier(engine, live)
+        sending = live.apply
+
+        def save_during_the_apply(*args: object, **kwargs: object) -> list[ApplyOutcome]:
+            outcomes = sending(*args, **kwargs)  # type: ignore[arg-type]
+            prices.write_text(PRICES.replace("x * 2", "x * 4"))
+            applier.saved([prices])
+            return outcomes
+
+        live.apply = save_during_the_apply  # type: ignore[method-assign]
+        prices.write_text(PRICES.replace("x * 2", "x * 3"))
+        applier.saved([prices])
+        engine.check_paths([prices])
+        decision = applier.checked()
+        assert decision is not None and decision.applied, decision
+        assert program.ask("prices.price(10)") == "30"
+        assert applier.pending == (prices,)  # the newer save is still to apply
+        live.apply = sending  # type: ignore[method-assign]
+        engine.check_paths([prices])
+        decision = applier.checked()
+        assert decision is not None and decision.applied, decision
+        assert program.ask("prices.price(10)") == "40"

@@ -512,6 +512,19 @@ def test_rerun_applies_top_level_code_and_keeps_references(program: Program) -> 
     assert result.changes[0]["action"] == "re-run"
 
 
+def test_rerun_leaves_a_module_whose_source_is_unchanged_alone(program: Program) -> None:
+    program.load({"r": "EVENTS = []\n", "p": "from .r import EVENTS\n\nEVENTS.append('p')\n"})
+    r = program.module("r")
+    result = applied(
+        program.change(
+            {"r": "EVENTS = []\n", "p": "from .r import EVENTS\n\nEVENTS.append('q')\n"},
+            rerun=True,
+        )
+    )
+    assert r.EVENTS == ["p", "q"]  # r was not run again: its list and contents are kept
+    assert [c["module"] for c in result.changes] == [program.module("p").__name__]
+
+
 def test_the_main_block_and_docstrings_are_not_code_to_re_run(program: Program) -> None:
     program.load({"m": '"""Old."""\nif __name__ == "__main__":\n    print(1)\n'})
     m = program.module("m")

@@ -31,6 +31,7 @@ return {
   commands = {
     ['hotmod.reloadModule'] = commands.run_lens,
     ['hotmod.profileModule'] = commands.run_lens,
+    ['hotmod.liveProcesses'] = commands.run_lens,
   },
   before_init = lsp.before_init,
   on_init = lsp.on_init,

@@ -18,6 +18,14 @@ local function switch()
   return { 'on', 'off', 'toggle' }
 end
 
+local function rerun()
+  return { 'rerun' }
+end
+
+local function pids()
+  return require('hotmod.commands').complete_pids()
+end
+
 -- `:{name} [arg]` runs require('hotmod.commands')[{fn}](arg); a command with
 -- `complete` takes one optional argument, the others none.
 local commands = {
@@ -37,6 +45,12 @@ local commands = {
     desc = 'hotmod: profile one import of a module (default: the current file): hottest lines, imports' },
   { name = 'HotmodStatus', fn = 'status',
     desc = 'hotmod: server and worker status' },
+  { name = 'HotmodLive', fn = 'live',
+    desc = 'hotmod: the running programs that take verified changes (live reload)' },
+  { name = 'HotmodLiveApply', fn = 'live_apply', complete = rerun,
+    desc = 'hotmod: apply the verified modules to the running programs now (rerun: re-run changed top-level code)' },
+  { name = 'HotmodLiveRestart', fn = 'live_restart', complete = pids,
+    desc = 'hotmod: restart a program that hotmod run started' },
   { name = 'HotmodTrust', fn = 'trust',
     desc = 'hotmod: trust the current workspace (run its code) and restart' },
   { name = 'HotmodUntrust', fn = 'untrust',

@@ -11,7 +11,10 @@ export type ResultKind =
   | 'performance'
   | 'memory'
   | 'profile'
-  | 'status';
+  | 'status'
+  | 'live'
+  | 'liveApply'
+  | 'liveRestart';
 
 export interface ServerCommandSpec {
   /** Client-side command id (VS Code command palette). */
@@ -23,6 +26,8 @@ export interface ServerCommandSpec {
   /** `file`: needs a module (a file URI or a module name); `folder`: a workspace folder. */
   target: 'file' | 'folder';
   result: ResultKind;
+  /** Keys the argument always has (one server command, two palette entries). */
+  fixed?: Record<string, unknown>;
 }
 
 /**
@@ -39,6 +44,17 @@ export const SERVER_COMMANDS: readonly ServerCommandSpec[] = [
   { id: 'hotmod.client.memoryReport', server: 'hotmod.memoryReport', title: 'Show Memory Report', target: 'folder', result: 'memory' },
   { id: 'hotmod.client.profileModule', server: 'hotmod.profileModule', title: 'Profile Module', target: 'file', result: 'profile' },
   { id: 'hotmod.client.status', server: 'hotmod.status', title: 'Show Status', target: 'folder', result: 'status' },
+  { id: 'hotmod.client.liveProcesses', server: 'hotmod.liveProcesses', title: 'Live: Show Attached Processes', target: 'folder', result: 'live' },
+  { id: 'hotmod.client.liveApply', server: 'hotmod.liveApply', title: 'Live: Apply Now', target: 'folder', result: 'liveApply' },
+  {
+    id: 'hotmod.client.liveApplyRerun',
+    server: 'hotmod.liveApply',
+    title: 'Live: Apply Now, Re-running Changed Modules',
+    target: 'folder',
+    result: 'liveApply',
+    fixed: { rerun: true },
+  },
+  { id: 'hotmod.client.liveRestart', server: 'hotmod.liveRestart', title: 'Live: Restart Process', target: 'folder', result: 'liveRestart' },
 ];
 
 /** Commands of the extension itself (no server request). */
@@ -127,9 +143,30 @@ export interface ExecuteCommandParams {
   arguments: unknown[];
 }
 
-/** The `workspace/executeCommand` params for a palette command. */
-export function executeParams(spec: ServerCommandSpec, ctx: InvocationContext): ExecuteCommandParams {
-  return { command: spec.server, arguments: [serverArgument(spec, ctx)] };
+/** The `workspace/executeCommand` params for a palette command; `more`: keys the
+ * extension worked out (the process a Restart Process picked). */
+export function executeParams(
+  spec: ServerCommandSpec,
+  ctx: InvocationContext,
+  more: Record<string, unknown> = {},
+): ExecuteCommandParams {
+  return { command: spec.server, arguments: [{ ...serverArgument(spec, ctx), ...spec.fixed, ...more }] };
+}
+
+/** An attached process as `hotmod.liveProcesses` lists it (docs/commands.md). */
+export interface LiveProcess {
+  pid: number;
+  command: string;
+  restartable: boolean;
+}
+
+/** The processes of a `hotmod.liveProcesses` result that `hotmod run` can restart. */
+export function restartable(result: unknown): LiveProcess[] {
+  const processes = isRecord(result) && Array.isArray(result.processes) ? result.processes : [];
+  return processes.filter(
+    (p): p is LiveProcess =>
+      isRecord(p) && typeof p.pid === 'number' && typeof p.command === 'string' && p.restartable === true,
+  );
 }
 
 /**
@@ -162,6 +199,9 @@ const REPORT_TITLES: Record<ResultKind, string> = {
   memory: 'hotmod memory report',
   profile: 'hotmod profile',
   status: 'hotmod status',
+  live: 'hotmod live processes',
+  liveApply: 'hotmod live apply',
+  liveRestart: 'hotmod live restart',
 };
 
 /** Reads a result defensively: it comes from another process (docs/commands.md). */
@@ -174,6 +214,8 @@ export function presentation(spec: ServerCommandSpec, result: unknown): Presenta
   if (spec.result === 'reload') {
     const modules = [record.result, ...(Array.isArray(record.dependents) ? record.dependents : [])];
     failed = modules.filter((m) => isRecord(m) && m.status === 'error').length;
+  } else if (spec.result === 'liveApply' && Array.isArray(record.outcomes)) {
+    failed = record.outcomes.filter((o) => isRecord(o) && o.ok === false).length;
   } else if (typeof record.failed === 'number') {
     failed = record.failed;
   }

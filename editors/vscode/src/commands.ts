@@ -14,6 +14,7 @@ import {
   UsageError,
   executeParams,
   presentation,
+  restartable,
   targetFromArgument,
 } from './commandSpecs';
 import { errorText } from './errors';
@@ -57,7 +58,16 @@ async function runServerCommand(hotmod: CommandTargets, spec: ServerCommandSpec,
   }
   let params;
   try {
-    params = executeParams(spec, invocationContext(client, argument));
+    const context = invocationContext(client, argument);
+    let more: Record<string, unknown> = {};
+    if (spec.result === 'liveRestart') {
+      const picked = await pickProcess(hotmod, client, context);
+      if (picked === null) {
+        return undefined; // the user dismissed the choice
+      }
+      more = picked;
+    }
+    params = executeParams(spec, context, more);
   } catch (error) {
     if (error instanceof UsageError) {
       void vscode.window.showWarningMessage(error.message);
@@ -77,6 +87,37 @@ async function runServerCommand(hotmod: CommandTargets, spec: ServerCommandSpec,
   }
   await showResult(hotmod, spec, result);
   return result;
+}
+
+/**
+ * Restart Process: with several programs that `hotmod run` started, which one
+ * (a quick pick); with none or one, the server decides (and says why not).
+ * null: the user dismissed the pick.
+ */
+async function pickProcess(
+  hotmod: CommandTargets,
+  client: LanguageClient,
+  context: InvocationContext,
+): Promise<Record<string, unknown> | null> {
+  const list = SERVER_COMMANDS.find((s) => s.result === 'live');
+  if (!list) {
+    return {};
+  }
+  let processes;
+  try {
+    processes = restartable(await client.sendRequest('workspace/executeCommand', executeParams(list, context)));
+  } catch (error) {
+    hotmod.log.warn(`${list.server} failed: ${errorText(error)}`);
+    return {};
+  }
+  if (processes.length < 2) {
+    return {};
+  }
+  const choice = await vscode.window.showQuickPick(
+    processes.map((p) => ({ label: `pid ${p.pid}`, description: p.command, pid: p.pid })),
+    { title: 'hotmod: restart which process?', placeHolder: 'Processes started by hotmod run' },
+  );
+  return choice ? { pid: choice.pid } : null;
 }
 
 function invocationContext(client: LanguageClient, argument: unknown): InvocationContext {
@@ -122,7 +163,11 @@ async function showResult(hotmod: CommandTargets, spec: ServerCommandSpec, resul
       notify(view.message, view.failed, () => hotmod.reports.show(view.title, view.markdown));
       return;
     case 'devMode':
+    case 'liveRestart':
       void vscode.window.showInformationMessage(view.message);
+      return;
+    case 'liveApply':
+      notify(view.message, view.failed, () => hotmod.reports.show(view.title, view.markdown));
       return;
     default:
       // The profile's HTML report is opened by the server itself (window/showDocument).

@@ -7,6 +7,8 @@ export interface StatusParams {
   state: 'checking' | 'idle' | 'untrusted' | 'error' | string;
   modules: number;
   broken: number;
+  /** Running programs that take the workspace's changes (live reload). */
+  live: number;
   message: string;
 }
 
@@ -37,12 +39,23 @@ export function parseStatus(params: unknown): StatusParams | undefined {
     state: p.state,
     modules: count(p.modules),
     broken: count(p.broken),
+    live: count(p.live),
     message: typeof p.message === 'string' ? p.message : '',
   };
 }
 
 function modulesLine(status: StatusParams): string {
-  return `${status.modules} module${status.modules === 1 ? '' : 's'}, ${status.broken} broken`;
+  const taking =
+    status.live > 0 ? `; ${status.live} running program${status.live === 1 ? ' takes' : 's take'} its changes` : '';
+  return `${status.modules} module${status.modules === 1 ? '' : 's'}, ${status.broken} broken${taking}`;
+}
+
+/** ` · live 2` (or `live 2` alone) when running programs take the changes. */
+function live(status: StatusParams, alone: boolean): string {
+  if (status.live <= 0) {
+    return '';
+  }
+  return `${alone ? ': ' : ' · '}live ${status.live}`;
 }
 
 export function statusView(client: ClientState, status?: StatusParams): StatusView {
@@ -72,12 +85,12 @@ export function statusView(client: ClientState, status?: StatusParams): StatusVi
     case 'idle':
       if (status.broken > 0) {
         return {
-          text: `$(error) hotmod: ${status.broken} broken`,
+          text: `$(error) hotmod: ${status.broken} broken${live(status, false)}`,
           tooltip: `${detail}\n${modulesLine(status)}. ${CLICK}`,
           severity: 'error',
         };
       }
-      return { text: '$(check) hotmod', tooltip: `${detail}\n${modulesLine(status)}. ${CLICK}` };
+      return { text: `$(check) hotmod${live(status, true)}`, tooltip: `${detail}\n${modulesLine(status)}. ${CLICK}` };
     case 'untrusted':
       return {
         text: '$(shield) hotmod: untrusted',

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import {
   SERVER_COMMANDS,
   UsageError,
+  restartable,
   executeParams,
   lensCommandId,
   presentation,
@@ -31,6 +32,10 @@ test('each palette command calls its server command; ids differ from the server 
     'hotmod.client.memoryReport': 'hotmod.memoryReport',
     'hotmod.client.profileModule': 'hotmod.profileModule',
     'hotmod.client.status': 'hotmod.status',
+    'hotmod.client.liveProcesses': 'hotmod.liveProcesses',
+    'hotmod.client.liveApply': 'hotmod.liveApply',
+    'hotmod.client.liveApplyRerun': 'hotmod.liveApply',
+    'hotmod.client.liveRestart': 'hotmod.liveRestart',
   });
   for (const s of SERVER_COMMANDS) {
     assert.notEqual(s.id, s.server);
@@ -85,6 +90,9 @@ test('folder commands send the active folder, or nothing (the server takes the f
     'hotmod.performanceSummary',
     'hotmod.memoryReport',
     'hotmod.status',
+    'hotmod.liveProcesses',
+    'hotmod.liveApply',
+    'hotmod.liveRestart',
   ]) {
     const s = spec(server);
     assert.deepEqual(executeParams(s, { activeFileUri: FILE, activeFolderUri: FOLDER }), {
@@ -93,6 +101,33 @@ test('folder commands send the active folder, or nothing (the server takes the f
     });
     assert.deepEqual(executeParams(s, {}), { command: server, arguments: [{}] });
   }
+});
+
+test('Apply Now with re-run is the same server command, asking for re-run', () => {
+  const rerun = SERVER_COMMANDS.find((s) => s.id === 'hotmod.client.liveApplyRerun');
+  assert.ok(rerun);
+  assert.deepEqual(executeParams(rerun, { activeFolderUri: FOLDER }), {
+    command: 'hotmod.liveApply',
+    arguments: [{ uri: FOLDER, rerun: true }],
+  });
+  assert.deepEqual(executeParams(spec('hotmod.liveApply'), {}).arguments, [{}]);
+  // the process that Restart Process picked
+  assert.deepEqual(executeParams(spec('hotmod.liveRestart'), { activeFolderUri: FOLDER }, { pid: 7 }).arguments, [
+    { uri: FOLDER, pid: 7 },
+  ]);
+});
+
+test('Restart Process offers the processes that hotmod run started', () => {
+  const listed = {
+    processes: [
+      { pid: 1, command: 'python app.py', restartable: true },
+      { pid: 2, command: 'ipykernel', restartable: false },
+      { pid: 'x', command: 'bad', restartable: true },
+    ],
+  };
+  assert.deepEqual(restartable(listed), [{ pid: 1, command: 'python app.py', restartable: true }]);
+  assert.deepEqual(restartable({ message: 'off' }), []);
+  assert.deepEqual(restartable(null), []);
 });
 
 test('every command sends exactly one object argument (docs/commands.md)', () => {
@@ -138,6 +173,14 @@ test('results are shown as the server rendered them', () => {
   const profile = presentation(spec('hotmod.profileModule'), { module: 'shop.report', message: 'p', markdown: 'x' });
   assert.equal(profile.title, 'hotmod profile shop.report');
   assert.equal(presentation(spec('hotmod.status'), { message: 's', markdown: 'x' }).title, 'hotmod status');
+  const apply = presentation(spec('hotmod.liveApply'), {
+    outcomes: [{ ok: true }, { ok: false }, { ok: false }],
+    message: 'Not applied in 2 of 3 processes: …',
+    markdown: '# hotmod: live apply now\n',
+  });
+  assert.equal(apply.failed, 2);
+  assert.equal(apply.title, 'hotmod live apply');
+  assert.equal(lensCommandId('hotmod.liveProcesses'), 'hotmod.client.liveProcesses');
 });
 
 test('a result without its rendering still shows something readable', () => {

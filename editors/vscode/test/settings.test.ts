@@ -57,6 +57,9 @@ test('every server setting reaches the server under its name', () => {
     historyKeep: 50,
     regressionRatio: 2,
     regressionMinMs: 10,
+    verdictCache: false,
+    liveReload: false,
+    liveRerun: true,
     reloadOnSave: false,
   };
   assert.deepEqual(Object.keys(set).sort(), [...DECLARED.server].sort(), 'a setting is missing here');

@@ -30,9 +30,18 @@ test("the client's own states come before the server's", () => {
   assert.match(statusView('running').tooltip, /waiting for the first check/);
 });
 
+test('running programs taking the changes: "live N"', () => {
+  const ok = statusView('running', parseStatus({ state: 'idle', modules: 5, broken: 0, live: 2, message: 'm' }));
+  assert.equal(ok.text, '$(check) hotmod: live 2');
+  assert.match(ok.tooltip, /5 modules, 0 broken; 2 running programs take its changes/);
+  const broken = statusView('running', parseStatus({ state: 'idle', modules: 5, broken: 1, live: 1, message: '' }));
+  assert.equal(broken.text, '$(error) hotmod: 1 broken · live 1');
+  assert.equal(statusView('running', parseStatus({ state: 'idle', modules: 5, broken: 0, live: 0, message: '' })).text, '$(check) hotmod');
+});
+
 test('malformed notifications are ignored or patched', () => {
   assert.equal(parseStatus(null), undefined);
   assert.equal(parseStatus({ modules: 3 }), undefined);
-  assert.deepEqual(parseStatus({ state: 'idle', broken: 'x' }), { state: 'idle', modules: 0, broken: 0, message: '' });
+  assert.deepEqual(parseStatus({ state: 'idle', broken: 'x' }), { state: 'idle', modules: 0, broken: 0, live: 0, message: '' });
   assert.equal(statusView('running', parseStatus({ state: 'weird', modules: 0, broken: 0, message: '' })).text, 'hotmod: weird');
 });

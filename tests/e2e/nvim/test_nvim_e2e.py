@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from tests.live_program import SCRIPT, LiveProgram
+
 # (no `from conftest import ...`: another rootless conftest.py may shadow it)
 PLUGIN = Path(__file__).resolve().parents[3] / "editors" / "nvim"
 NvimRun = Any  # conftest.NvimRun
@@ -22,6 +24,9 @@ pytestmark = pytest.mark.nvim
 
 COMMANDS = [
     "HotmodDevMode",
+    "HotmodLive",
+    "HotmodLiveApply",
+    "HotmodLiveRestart",
     "HotmodMemory",
     "HotmodPerf",
     "HotmodProfile",
@@ -279,3 +284,54 @@ def test_enable_without_setup(run_nvim: Any, workspace: Path) -> None:
     assert run.data["cmd"] == ["hotmod", "serve"]
     assert run.data["root_dir"] == str(workspace)
     assert run.data["statusline"].startswith("hotmod: ")
+
+
+# A healthy shop (the example's cart is broken, and a save is applied only when
+# its dependents pass) with a dataclass, for live reload.
+LIVE_FILES = {
+    "shop/prices.py": (
+        "def price(x):\n    return x * 2\n\n\nTAX_RATE = 0.2\n\n\n"
+        "def with_tax(amount):\n    return round(amount * (1 + TAX_RATE), 2)\n\n\n"
+        "def discount(amount):\n    return amount\n"
+    ),
+    "shop/orders.py": (
+        "from dataclasses import dataclass\n\n\n@dataclass\nclass Order:\n    total: int\n"
+    ),
+}
+
+
+def test_live_lens_status_applied_save_and_refusal(run_nvim: Any, workspace: Path) -> None:
+    """A program with an agent runs in the workspace: its modules get the live
+    lens and the statusline says `live 1`; a save to prices.py runs in the
+    program; a dataclass gaining a field is a `hotmod live` warning at the field."""
+    for name, text in LIVE_FILES.items():
+        (workspace / name).write_text(text)
+    with (workspace / "pyproject.toml").open("a") as f:
+        f.write(f"exclude = [{SCRIPT!r}]\n")
+    program = LiveProgram(workspace)
+    try:
+        program.ask("__import__('shop.orders')")
+        run = run_nvim("live", workspace=workspace, timeout=60)
+        _ok(run)
+        d = run.data
+        _steps_ok(run, "client attached", "statusline live 1", "live lens")
+        assert d["statusline"] == "hotmod: 6 ok · live 1", d["statusline"]
+        assert d["status"]["live"] == 1
+        assert "live in 1 process" in d["prices_lenses"], d["prices_lenses"]
+
+        _steps_ok(run, "applied lens")
+        assert "live in 1 process · applied 1\u00d7" in d["prices_lenses_after"]
+        assert program.ask("prices.price(10)") == "30"  # the save runs in the program
+
+        _steps_ok(run, "orders attached", "refusal warning")
+        [warning] = d["orders_warnings"]
+        assert warning["message"] == "needs restart: dataclass Order gained a field"
+        assert warning["lnum"] == 6 and warning["severity"] == 2  # WARN, at the field
+        fields = "len(__import__('dataclasses').fields(sys.modules['shop.orders'].Order))"
+        assert program.ask(fields) == "1"
+
+        _steps_ok(run, ":HotmodLive")
+        listed = _text(d["live_output"])
+        assert "# hotmod: live processes" in listed and f"| {program.pid} |" in listed, listed
+    finally:
+        program.stop()

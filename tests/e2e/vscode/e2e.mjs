@@ -7,7 +7,11 @@
 //   3. the code lens and the palette command "hotmod: Reload Module" answer with
 //      a notification, whose "Details" open the server's report (failures);
 //   4. "hotmod: Show Status" and "Show Performance Summary" open rendered reports;
-//   5. "hotmod: Restart Server" brings up a new server ("Toggle Dev Mode" answers).
+//   5. live reload: a running program (with the agent the extension carries) is
+//      attached: "live 1" in the status bar, the live lens on shop/orders.py,
+//      "Live: Show Attached Processes" lists it, and a dataclass gaining a field
+//      is a warning squiggle saying it needs a restart;
+//   6. "hotmod: Restart Server" brings up a new server ("Toggle Dev Mode" answers).
 // Screenshot of (1): docs/img/vscode-diagnostics.png (--no-screenshot: skip).
 //
 // The extension runs the server it carries: the only Python it can see is a
@@ -143,6 +147,8 @@ function serverEnv(venvBin) {
   const env = {
     ...process.env,
     PATH: `${venvBin}${path.delimiter}${process.env.PATH ?? ''}`,
+    // Live reload's private rendezvous folder, shared with the program below.
+    HOTMOD_LIVE_DIR: LIVE_DIR,
     // Else VS Code's server takes the extension host's environment from a login
     // shell, whose profile may put another python3 first on PATH.
     VSCODE_CLI: '1',
@@ -174,6 +180,7 @@ if (!fs.existsSync(VSIX)) {
 // -- a Python without hotmod, and a private code-server ---------------------------------
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hotmod-e2e-'));
+const LIVE_DIR = path.join(tmp, 'live'); // live reload's; created 0700 by the first to use it
 const venv = path.join(tmp, 'plain-venv');
 const venvBin = path.join(venv, 'bin');
 try {
@@ -202,6 +209,17 @@ const serverLog = path.join(tmp, 'code-server.log');
 fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
 fs.writeFileSync(config, 'auth: none\ncert: false\n');
 copyTree(path.join(REPO, 'examples'), workspace);
+// For live reload: a dataclass, and a program that imports it and keeps running
+// (excluded from the checks: importing it would never end).
+fs.writeFileSync(
+  path.join(workspace, 'shop', 'orders.py'),
+  'from dataclasses import dataclass\n\n\n@dataclass\nclass Order:\n    total: int\n',
+);
+fs.writeFileSync(
+  path.join(workspace, 'live_app.py'),
+  'import time\n\nimport shop.orders\n\nprint("ready", flush=True)\nwhile True:\n    time.sleep(1)\n',
+);
+fs.appendFileSync(path.join(workspace, 'pyproject.toml'), 'exclude = ["live_app.py"]\n');
 fs.writeFileSync(
   path.join(userData, 'User', 'settings.json'),
   JSON.stringify(
@@ -246,10 +264,43 @@ const codeServer = spawn(
   { detached: true, stdio: ['ignore', log, log], env: serverEnv(venvBin) },
 );
 
+/** hotmod.live's boot folder inside the installed extension: `hotmod run` puts it on PYTHONPATH. */
+function bootFolder() {
+  const found = [];
+  const walk = (d) => {
+    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, entry.name);
+      if (entry.isDirectory()) {
+        walk(p);
+      } else if (p.endsWith(path.join('hotmod', 'live', 'boot', 'sitecustomize.py'))) {
+        found.push(path.dirname(p));
+      }
+    }
+  };
+  walk(extensions);
+  if (found.length !== 1) {
+    throw new Error(`expected one hotmod/live/boot in ${extensions}, found ${found.length}`);
+  }
+  return found[0];
+}
+
 let browser;
 let page;
+let program;
 let passed = false;
 try {
+  // The program runs with the plain venv's Python: the agent needs no hotmod installed.
+  program = spawn(PYTHON, ['live_app.py'], {
+    cwd: workspace,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...serverEnv(venvBin), PYTHONPATH: bootFolder(), HOTMOD_LIVE_WORKSPACE: workspace },
+  });
+  await new Promise((resolve, reject) => {
+    program.stdout.once('data', resolve);
+    program.once('exit', (code) => reject(new Error(`live_app.py exited with ${code}`)));
+  });
+  say(`live_app.py running with an agent (pid ${program.pid})`);
+
   await waitForHealth(`http://127.0.0.1:${port}/healthz`, codeServer, 30_000);
   say(`code-server ${CODE_SERVER_VERSION} listening on 127.0.0.1:${port} (pid ${codeServer.pid})`);
 
@@ -397,6 +448,48 @@ try {
     await waitForRendered(['Slowest imports', 'Average import', 'shop.cart']);
     await page.screenshot({ path: path.join(tmp, 'performance-summary.png') });
   });
+  await check('live reload: "live 1" in the status bar', async () => {
+    await page.locator('.statusbar-item', { hasText: 'live 1' }).first().waitFor();
+  });
+
+  // The markdown previews opened to the side: orders.py opens in that group.
+  const orders = page.locator('.editor-instance .monaco-editor').filter({ hasText: 'class Order' });
+
+  await check('live reload: the live lens on shop/orders.py', async () => {
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor();
+    await input.fill('orders.py');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'orders.py' }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.tab.active', { hasText: 'orders.py' }).waitFor();
+    await orders.locator('.contentWidgets .codelens-decoration', { hasText: 'live in 1 process' }).first().waitFor();
+  });
+
+  await check('live reload: a dataclass gaining a field is a warning that it needs a restart', async () => {
+    await orders.locator('.view-lines', { hasText: 'class Order' }).click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('    note: int = 0');
+    await page.keyboard.press('Control+S');
+    const warning = orders.locator('.squiggly-warning').first();
+    await warning.waitFor({ state: 'attached' });
+    const box = await warning.boundingBox();
+    if (!box) {
+      throw new Error('the warning squiggle has no box');
+    }
+    await page.mouse.move(box.x + Math.min(box.width / 2, 60), box.y + box.height / 2 - 4);
+    await page.locator('.monaco-hover', { hasText: 'needs restart: dataclass Order gained a field' }).first().waitFor();
+    await page.screenshot({ path: path.join(tmp, 'live-refused.png') });
+    await page.mouse.move(5, 5);
+    await page.keyboard.press('Escape');
+  });
+
+  await check('palette "hotmod: Live: Show Attached Processes" lists the program', async () => {
+    await runCommand('Live: Show Attached Processes');
+    await page.locator('.tab', { hasText: 'hotmod live processes' }).first().waitFor();
+    await waitForRendered(['hotmod: live processes', '1 process takes changes', String(program.pid)]);
+  });
+
   await check('palette "hotmod: Restart Server", then "Toggle Dev Mode" on the new server', async () => {
     await runCommand('Restart Server');
     await runCommand('Toggle Dev Mode'); // waits for the restart to finish
@@ -416,6 +509,7 @@ try {
     console.error(`== e2e: log ${file}:\n${fs.readFileSync(file, 'utf8').split('\n').slice(-40).join('\n')}`);
   }
 } finally {
+  program?.kill('SIGKILL');
   await browser?.close().catch(() => {});
   // The whole group: code-server, its extension host and `hotmod serve`.
   try {

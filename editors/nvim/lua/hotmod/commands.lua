@@ -208,13 +208,107 @@ function M.status()
   show('hotmod.status', scope(), 'hotmod: status')
 end
 
+--- :HotmodLive: the running programs that take the workspace's changes.
+function M.live()
+  show('hotmod.liveProcesses', scope(), 'hotmod: live')
+end
+
+--- :HotmodLiveApply [rerun]: apply the verified state of every module the
+--- running programs have loaded, now; `rerun` re-runs a module whose
+--- top-level code changed instead of refusing it.
+--- @param arg? string
+function M.live_apply(arg)
+  local argument = scope()
+  if arg == 'rerun' then
+    argument.rerun = true
+  elseif arg and arg ~= '' then
+    notify(("hotmod: :HotmodLiveApply takes 'rerun' or nothing, got %q"):format(arg), vim.log.levels.ERROR)
+    return
+  end
+  show('hotmod.liveApply', argument, 'hotmod: live apply')
+end
+
+--- Ask the `hotmod run` that started the program to restart it.
+--- @param argument table
+local function restart(argument)
+  M.execute('hotmod.liveRestart', argument, function(result)
+    M.last_restart = result
+    notify('hotmod: ' .. tostring(result and result.message or 'restart asked for'))
+  end)
+end
+
+--- :HotmodLiveRestart [pid]: restart a program that `hotmod run` started;
+--- without {pid}, the only one, or the one picked with |vim.ui.select()|.
+--- @param arg? string
+function M.live_restart(arg)
+  local argument = scope()
+  if arg and arg ~= '' then
+    local pid = tonumber(arg)
+    if not pid then
+      notify(('hotmod: :HotmodLiveRestart takes a process id, got %q'):format(arg), vim.log.levels.ERROR)
+      return
+    end
+    argument.pid = pid
+    restart(argument)
+    return
+  end
+  M.execute('hotmod.liveProcesses', scope(), function(result)
+    local choices = vim.tbl_filter(function(p)
+      return type(p) == 'table' and p.restartable == true
+    end, type(result) == 'table' and result.processes or {})
+    if #choices < 2 then
+      restart(argument) -- the server restarts the only one, or says why not
+      return
+    end
+    vim.ui.select(choices, {
+      prompt = 'hotmod: restart which process?',
+      kind = 'hotmod.restart',
+      format_item = function(p)
+        return ('pid %d  %s'):format(p.pid, p.command)
+      end,
+    }, function(choice)
+      if choice then
+        argument.pid = choice.pid
+        restart(argument)
+      end
+    end)
+  end)
+end
+
+--- Process ids for :HotmodLiveRestart completion: the programs that hotmod
+--- run started, as the server last listed them (best effort, synchronous).
+--- @return string[]
+function M.complete_pids()
+  local client = M.client(0)
+  if not client then
+    return {}
+  end
+  local answer = client:request_sync(
+    'workspace/executeCommand',
+    { command = 'hotmod.liveProcesses', arguments = { scope() } },
+    1000,
+    0
+  )
+  local pids = {}
+  for _, p in ipairs(answer and answer.result and answer.result.processes or {}) do
+    if p.restartable then
+      table.insert(pids, tostring(p.pid))
+    end
+  end
+  return pids
+end
+
 --- Code lenses name the server's commands (`hotmod.reloadModule` with
 --- `{module = ...}`): run them here so that the result is shown, as for
 --- :HotmodReload (Neovim would send them itself and drop the result).
 --- @param command lsp.Command
 function M.run_lens(command)
   local argument = (command.arguments or {})[1]
-  local titles = { ['hotmod.reloadModule'] = 'hotmod: reload', ['hotmod.profileModule'] = 'hotmod: profile' }
+  local titles = {
+    ['hotmod.reloadModule'] = 'hotmod: reload',
+    ['hotmod.profileModule'] = 'hotmod: profile',
+    ['hotmod.liveProcesses'] = 'hotmod: live',
+  }
   show(command.command, type(argument) == 'table' and argument or {}, titles[command.command] or 'hotmod')
 end
 

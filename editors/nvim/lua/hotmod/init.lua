@@ -56,12 +56,12 @@ end
 -- -- status ----------------------------------------------------------------
 
 --- Last `hotmod/status` notification per client id.
---- @type table<integer, {state: string, modules: integer, broken: integer, message: string}>
+--- @type table<integer, {state: string, modules: integer, broken: integer, live: integer?, message: string}>
 M._status = {}
 
 --- The raw status of the hotmod client for `bufnr` (or any hotmod client).
 --- @param bufnr? integer
---- @return {state: string, modules: integer, broken: integer, message: string}?, vim.lsp.Client?
+--- @return {state: string, modules: integer, broken: integer, live: integer?, message: string}?, vim.lsp.Client?
 function M.status(bufnr)
   local clients = vim.lsp.get_clients({ name = 'hotmod', bufnr = bufnr or 0 })
   if #clients == 0 then
@@ -84,13 +84,15 @@ function M.statusline(bufnr)
     return client and 'hotmod: starting' or ''
   end
   local state = status.state
+  -- running programs that take the changes (live reload)
+  local live = type(status.live) == 'number' and status.live > 0 and (' · live %d'):format(status.live) or ''
   if state == 'checking' then
     return 'hotmod: checking'
   elseif state == 'idle' then
     if (status.broken or 0) > 0 then
-      return ('hotmod: %d/%d broken'):format(status.broken, status.modules or 0)
+      return ('hotmod: %d/%d broken%s'):format(status.broken, status.modules or 0, live)
     end
-    return ('hotmod: %d ok'):format(status.modules or 0)
+    return ('hotmod: %d ok%s'):format(status.modules or 0, live)
   elseif state == 'untrusted' then
     return 'hotmod: untrusted'
   elseif state == 'error' then

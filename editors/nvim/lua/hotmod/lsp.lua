@@ -119,7 +119,7 @@ function M.on_exit(_, _, client_id)
 end
 
 --- `hotmod/status` notification.
---- @param result {state: string, modules: integer, broken: integer, message: string}
+--- @param result {state: string, modules: integer, broken: integer, live: integer?, message: string}
 --- @param ctx lsp.HandlerContext
 function M.on_status(_, result, ctx)
   if type(result) ~= 'table' then
