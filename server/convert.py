@@ -112,12 +112,10 @@ def live_lens(processes: int, applied: int, uri: str) -> types.CodeLens:
 
 def live_diagnostic(refusal: Refusal) -> types.Diagnostic:
     """A change that the running programs did not take: it needs a restart."""
-    # The agent's reasons may end with the advice this message starts with.
-    reason = refusal.reason.removesuffix(": it needs a restart")
     line = max(refusal.line - 1, 0)
     return types.Diagnostic(
         range=types.Range(start=types.Position(line, 0), end=types.Position(line + 1, 0)),
-        message=reason if "restart" in reason else f"needs restart: {reason}",
+        message=f"needs restart: {refusal.reason}",
         severity=types.DiagnosticSeverity.Warning,
         source=LIVE_SOURCE,
     )

@@ -311,8 +311,7 @@ class Agent:
             for name, uncertain in self.uncertain.items():
                 if uncertain == real:
                     reason = (
-                        "%s was imported before hotmod attached and its file changed since: "
-                        "restart to run the new code" % name
+                        "%s was imported before hotmod attached and its file changed since" % name
                     )
                     result.refuse(Refused(real, 1, reason))
             holders = [s for s, _ in self.snapshots.values() if s.path == real]
