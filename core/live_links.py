@@ -219,8 +219,12 @@ class LiveLinks:
 
     def _connect(self, name: str, entry: dict[str, Any]) -> _Link | None:
         path, token = entry.get("socket"), entry.get("token")
-        if not isinstance(path, str) or not isinstance(token, str):
+        published = validated(AgentInfo, entry)  # what the agent wrote when it started
+        if not isinstance(path, str) or not isinstance(token, str) or published is None:
             self._refused.add(name)
+            return None
+        if not self._accept(_process(published), name):
+            self._refused.add(name)  # another workspace's program: not even connected to
             return None
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(CONNECT_TIMEOUT_S)
