@@ -13,6 +13,21 @@ from watchdog.observers import Observer
 log = logging.getLogger(__name__)
 
 
+class _QuietStop(logging.Filter):
+    """Drops watchdog 7's "queue_events() called when the thread is inactive".
+
+    Stopping an observer races with its emitter: an event read just before
+    ``on_thread_stop`` is then dropped with an ERROR line although nothing is
+    wrong (the server is shutting the watch down on purpose).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "called when the thread is inactive" not in record.getMessage()
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_QuietStop())
+
+
 class _Handler(FileSystemEventHandler):
     def __init__(self, callback: Callable[[list[str]], None]) -> None:
         self.callback = callback
