@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .engine import Engine
 from .live_links import ApplyOutcome, LiveLinks
-from .results import ModuleResult
+from .results import Code, ModuleResult
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,15 @@ def describe(decision: LiveDecision, root: Path) -> list[str]:
             return str(path)
 
     if decision.blocked_by:
-        failure = decision.blocked_by[0]
+        # The module that fails by itself, not one failing because it imports it.
+        failure = next(
+            (
+                r
+                for r in decision.blocked_by
+                if r.diagnostics and r.diagnostics[0].code != Code.DEPENDENCY_ERROR
+            ),
+            decision.blocked_by[0],
+        )
         where = shown(failure.path)
         message = failure.diagnostics[0].message if failure.diagnostics else "check failed"
         line = failure.diagnostics[0].span.line + 1 if failure.diagnostics else 1
