@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import socket
 import sys
 import threading
 from typing import TextIO
@@ -28,6 +29,8 @@ def run_command(args: argparse.Namespace, out: TextIO) -> int:
         command = command[1:]
     if not command:
         raise UsageError("no program to run: hotmod run [options] -- COMMAND [ARGS...]")
+    if not hasattr(socket, "AF_UNIX"):
+        raise UsageError("hotmod run needs Unix sockets (Linux, macOS)")
     say = _Say(sys.stderr)
     if shutil.which(command[0]) is None:
         missing = os.sep not in command[0] or not os.path.exists(command[0])

@@ -32,7 +32,7 @@ from hotmod.live.protocol import Restart
 STOP_TIMEOUT_S = 5.0  # SIGTERM, then SIGKILL
 REQUEST_TIMEOUT_S = 5.0  # to send the one request line
 BOOT = Path(rendezvous.__file__).parent / "boot"
-FORWARDED = (signal.SIGTERM, signal.SIGHUP)
+FORWARDED = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 # What a shell answers for a command it cannot run (`time` and `env` do the same).
 EXIT_CANNOT_RUN, EXIT_NOT_FOUND = 126, 127
 
