@@ -6,8 +6,9 @@ loading hotmod.live's agent first (``boot/sitecustomize.py``).  Like
 ``time``, the supervisor lets Ctrl-C reach the program and ignores it itself;
 SIGTERM and SIGHUP it passes on.  It publishes a ``supervisor`` entry in the
 rendezvous folder whose socket takes ``restart`` (``hotmod.live.protocol``):
-the program is stopped (SIGTERM, SIGKILL after ``STOP_TIMEOUT_S``) and started
-again; the connection is closed once the new one runs.  Whatever it leaves
+the program and the processes it started are stopped (SIGTERM, SIGKILL after
+``STOP_TIMEOUT_S``) and it is started again; the connection is closed once
+the new one runs.  Whatever it leaves
 in the rendezvous folder is removed when the program exits or restarts.
 """
 
@@ -20,11 +21,13 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import psutil
 from hotmod.core.untrusted import validated
 from hotmod.live import rendezvous
 from hotmod.live.protocol import Restart
@@ -174,15 +177,29 @@ class Supervisor:
         self.say(f"restarted {self.shown} (pid {old} → {self.pid})")
 
     def _stop(self) -> None:
+        """Stop the program, the processes it started included (a restart would
+        find their ports taken)."""
         child = self._child
         if child is None or child.poll() is not None:
             return
+        try:
+            family = psutil.Process(child.pid).children(recursive=True)
+        except psutil.Error:
+            family = []
+        deadline = time.monotonic() + STOP_TIMEOUT_S
         child.terminate()
+        for process in family:
+            with contextlib.suppress(psutil.Error):
+                process.terminate()
         try:
             child.wait(STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+        _, left = psutil.wait_procs(family, timeout=max(0.0, deadline - time.monotonic()))
+        for process in left:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
 
     # -- signals -----------------------------------------------------------------------
     def _handle_signals(self) -> dict[signal.Signals, _Handler]:

@@ -8,6 +8,7 @@ and asserts on what the running program does next and on the lines
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -26,11 +27,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
+import psutil
 import pytest
 from hotmod.core.live_links import LiveLinks
 from hotmod.live import rendezvous
 from hotmod.live.agent import digest
 from hotmod.server.cli import main
+
+from ..processes import gone
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets, ptys")
 
@@ -142,8 +146,12 @@ def run() -> Iterator[Callable[..., HotmodRun]]:
     yield start
     for each in started:
         if each.process.poll() is None:
-            each.process.kill()
-            each.process.wait()
+            each.process.terminate()  # passed on to the program
+            try:
+                each.process.wait(5)
+            except subprocess.TimeoutExpired:
+                each.process.kill()
+                each.process.wait()
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -320,7 +328,8 @@ from shop import prices
 if __name__ == "__main__":
     if sys.argv[1:] == ["parent"]:
         subprocess.Popen([sys.executable, __file__, "child"])
-    while True:  # each process tells, in a file of its own, what its code returns now
+    end = time.monotonic() + 60  # a failed test leaves nothing running for long
+    while time.monotonic() < end:  # each tells, in a file of its own, what its code returns
         os.makedirs("state", exist_ok=True)
         with open("state/%d.tmp" % os.getpid(), "w") as f:
             f.write(str(prices.price(1)))
@@ -346,12 +355,26 @@ def test_every_python_process_the_program_starts_is_updated(
     def values() -> dict[str, str]:
         return {p.name: p.read_text() for p in state.glob("*") if p.suffix != ".tmp"}
 
-    until(lambda: len(values()) == 2 and len(rendezvous.entries("agent")) == 2)
-    assert set(values().values()) == {"2"}
-    edit(root / "shop/prices.py", "return x * 2", "return x * 7")
-    hotmod.said(r"applied shop/prices\.py in pid \d+: 1 function changed")
-    until(lambda: set(values().values()) == {"7"})
-    assert set(re.findall(r"in pid (\d+): 1 function changed", hotmod.text())) == set(values())
+    try:
+        until(lambda: len(values()) == 2 and len(rendezvous.entries("agent")) == 2)
+        assert set(values().values()) == {"2"}
+        edit(root / "shop/prices.py", "return x * 2", "return x * 7")
+        hotmod.said(r"applied shop/prices\.py in pid \d+: 1 function changed")
+        until(lambda: set(values().values()) == {"7"})
+        assert set(re.findall(r"in pid (\d+): 1 function changed", hotmod.text())) == set(values())
+
+        # A restart is of the whole program: the process it started is stopped too.
+        old = {int(pid) for pid in values()}
+        [supervisor] = rendezvous.entries("supervisor")
+        restart(supervisor)
+        assert all(gone(pid) for pid in old)
+        until(lambda: len(set(values()) - {str(pid) for pid in old}) == 2)
+    finally:  # the processes the program started outlive it (as without hotmod)
+        for pid in values():
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(int(pid))
+                if str(root / "two.py") in process.cmdline() or process.cwd() == str(root):
+                    process.kill()
 
 
 RESTARTABLE = """
