@@ -141,7 +141,8 @@ class LiveRun:
         decision = self.applier.checked()
         lines = describe(decision, self.root) if decision is not None else []
         if decision is not None and decision.files and not decision.outcomes:
-            lines = [f"checked {self._shown(decision.files)}: no program has loaded it to apply to"]
+            shown = self._shown(decision.files)
+            lines = [f"checked {shown}: ok, but no process of the program is attached"]
         for line in lines:
             self.say(line)
         if self._on_checked is not None:

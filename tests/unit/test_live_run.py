@@ -506,3 +506,15 @@ def test_it_exits_with_the_programs_status(
     hotmod = run(project({}), [sys.executable, "-c", "raise SystemExit(5)"])
     assert hotmod.process.wait(TIMEOUT_S) == 5
     hotmod.said(r".* -c raise SystemExit\(5\) exited with status 5$")
+
+
+def test_a_save_with_no_python_process_to_apply_it_to_is_checked_and_said_so(
+    project: Callable[[dict[str, str]], Path], run: Callable[..., HotmodRun]
+) -> None:
+    root = project({"shop/prices.py": PRICES})
+    hotmod = run(root, ["sleep", "60"])
+    until(lambda: rendezvous.entries("supervisor"))  # published once it watches
+    edit(root / "shop/prices.py", "return x * 2", "return x * 3")
+    hotmod.said(r"checked shop/prices\.py: ok, but no process of the program is attached$")
+    edit(root / "shop/prices.py", "def discount", "def discount(")
+    hotmod.said(r"not applied: shop/prices\.py:\d+: SyntaxError")
