@@ -19,7 +19,6 @@ from pathlib import Path
 from hotmod.core.engine import Engine
 from hotmod.core.live_apply import LiveApplier, LiveDecision, describe
 from hotmod.core.live_links import ApplyOutcome, LiveLinks, servers_for
-from hotmod.core.results import CheckReport
 from hotmod.live.agent import digest
 
 from .watcher import Watcher, outermost
@@ -32,7 +31,8 @@ SETTLE_S = 0.05
 # for this long, a change applied to several programs is told in one go.
 HEARD_S = 0.05
 
-Checked = Callable[[CheckReport, LiveDecision | None], None]
+# (ms the check took: the saved modules and their dependents, the decision that followed)
+Checked = Callable[[float, LiveDecision | None], None]
 
 
 class LiveRun:
@@ -137,7 +137,9 @@ class LiveRun:
         if not fresh or self._defer():
             return None
         self.applier.saved(fresh)
-        report = self.engine.check_paths(fresh)
+        start = time.perf_counter()
+        self.engine.check_paths(fresh)
+        check_ms = (time.perf_counter() - start) * 1000.0
         decision = self.applier.checked()
         lines = describe(decision, self.root) if decision is not None else []
         if decision is not None and decision.files and not decision.outcomes:
@@ -146,7 +148,7 @@ class LiveRun:
         for line in lines:
             self.say(line)
         if self._on_checked is not None:
-            self._on_checked(report, decision)
+            self._on_checked(check_ms, decision)
         return decision
 
     def _shown(self, files: tuple[Path, ...]) -> str:

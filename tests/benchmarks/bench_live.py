@@ -43,7 +43,6 @@ from _lsp_driver import percentile
 from hotmod.core import Engine
 from hotmod.core.live_apply import LiveDecision
 from hotmod.core.live_links import LiveLinks
-from hotmod.core.results import CheckReport
 from hotmod.live import rendezvous
 from hotmod.live.agent import digest
 from hotmod.server.live_run import LiveRun
@@ -181,10 +180,10 @@ def run(args: argparse.Namespace) -> int:
         supervisor = rendezvous.new_name("supervisor")
         env = program_environment(os.environ, root, supervisor, rerun=False)
         checked = threading.Event()
-        last: list[tuple[CheckReport, LiveDecision | None]] = []
+        last: list[tuple[float, LiveDecision | None]] = []
 
-        def on_checked(report: CheckReport, decision: LiveDecision | None) -> None:
-            last.append((report, decision))
+        def on_checked(ms: float, decision: LiveDecision | None) -> None:
+            last.append((ms, decision))
             checked.set()
 
         with Engine(root, {"python": sys.executable}, environ={}) as engine:
@@ -199,8 +198,8 @@ def run(args: argparse.Namespace) -> int:
                 report = root / "shop/report.py"
                 per_round = max(1, args.saves // args.restarts)
                 n = 0
-                while len(save_ms) < args.saves + 1 or len(restarts) < args.restarts:
-                    for _ in range(per_round):
+                while len(save_ms) < args.saves or len(restarts) < args.restarts:
+                    for _ in range(min(per_round, args.saves + 1 - n)):
                         n += 1
                         time.sleep(PAUSE_S)
                         checked.clear()
@@ -210,12 +209,12 @@ def run(args: argparse.Namespace) -> int:
                         elapsed = (time.perf_counter() - start) * 1000.0
                         if not checked.wait(10):
                             raise SystemExit("bench_live: no check")
-                        done, decision = last[-1]
+                        took, decision = last[-1]
                         if decision is None or not decision.applied:
                             raise SystemExit(f"bench_live: not applied: {said[-3:]}")
                         if n > 1:  # the first save's check starts the worker's spare
                             save_ms.append(elapsed)
-                            check_ms.append(done.duration_ms)
+                            check_ms.append(took)
                             agent_ms.append(decision.outcomes[0].ms)
                     if len(restarts) < args.restarts:
                         restarts.append(restart_ms(root))
