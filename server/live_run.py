@@ -99,7 +99,7 @@ class LiveRun:
         with self._wake:
             for path in paths:
                 if path.endswith(".py"):
-                    self._due[path] = at if delay else min(at, self._due.get(path, at))
+                    self._due[path] = at  # written again: wait again
             self._wake.notify()
 
     def _loop(self) -> None:
