@@ -47,7 +47,7 @@ class LiveProcess:
     workspace: Path
     modules: frozenset[str]  # project modules it has loaded
     applied: int  # changes applied so far
-    supervisor: str | None  # the ``hotmod run`` that started it, if one did
+    supervisor: str | None  # the socket of the ``hotmod run`` that started it, if any
     started: float
 
     @property

@@ -1,4 +1,4 @@
-"""The ``hotmod`` command line: ``check``, ``profile``, ``history`` and ``serve``.
+"""The ``hotmod`` command line: ``check``, ``profile``, ``history``, ``run`` and ``serve``.
 
 ``hotmod check`` (and profile, history) must not pay for pygls: the server is
 imported only when ``serve`` runs.
@@ -19,6 +19,7 @@ from hotmod.core.worker_client import WorkerError
 
 from .cli_check import check_command
 from .cli_profiling import history_command, profile_command
+from .cli_run import run_command
 from .cli_workspace import EXIT_FAILED, EXIT_USAGE, UsageError
 
 Command = Callable[[argparse.Namespace, TextIO], int]
@@ -89,6 +90,29 @@ def build_parser() -> argparse.ArgumentParser:
     _workspace_options(history, python=False)
     history.set_defaults(run=history_command)
 
+    run = sub.add_parser(
+        "run",
+        help="run a program that takes each verified save while it runs",
+        usage="%(prog)s [options] -- COMMAND [ARGS ...]",
+        description=(
+            "Run COMMAND (e.g. `python app.py`, `python -i`) with hotmod's live agent in "
+            "its Python processes. Each save is checked (the module and its dependents, "
+            "fresh imports) and, when every verdict is ok, applied in place in the running "
+            "program, keeping its state; one line per save tells what happened. With an "
+            "editor running hotmod's language server on the workspace, the editor checks "
+            "and applies instead. Exit status: the program's (126/127: COMMAND cannot be "
+            "run / is not found; 2: usage or configuration error)."
+        ),
+    )
+    run.add_argument(
+        "--rerun",
+        action="store_true",
+        help="re-run a module's changed top-level code instead of asking for a restart",
+    )
+    _workspace_options(run, output=False)
+    run.add_argument("program", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    run.set_defaults(run=run_command)
+
     serve = sub.add_parser(
         "serve", help="run the language server", description="Run the hotmod language server."
     )
@@ -101,11 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _workspace_options(parser: argparse.ArgumentParser, python: bool = True) -> None:
+def _workspace_options(
+    parser: argparse.ArgumentParser, python: bool = True, output: bool = True
+) -> None:
     """The options every command that opens a workspace shares (see cli_workspace)."""
-    parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
-    )
+    if output:
+        parser.add_argument(
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="output format (default: text)",
+        )
     if python:
         parser.add_argument(
             "--python", metavar="PY", help="interpreter to import with (default: the workspace's)"

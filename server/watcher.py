@@ -12,6 +12,8 @@ from watchdog.observers import Observer
 
 log = logging.getLogger(__name__)
 
+Paths = Callable[[list[str]], None]
+
 
 class _QuietStop(logging.Filter):
     """Drops watchdog 7's "queue_events() called when the thread is inactive".
@@ -29,11 +31,18 @@ logging.getLogger("watchdog.observers.inotify").addFilter(_QuietStop())
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, callback: Callable[[list[str]], None]) -> None:
+    def __init__(self, callback: Paths, settled: Paths | None) -> None:
         self.callback = callback
+        self.settled = settled
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type not in ("created", "modified", "deleted", "moved"):
+        kind = event.event_type
+        if kind == "closed" and self.settled is not None:
+            path = _text(event.src_path)
+            if path.endswith(".py") and not event.is_directory:
+                self.settled([path])
+            return
+        if kind not in ("created", "modified", "deleted", "moved"):
             return
         paths = [_text(event.src_path)]
         dest = getattr(event, "dest_path", "")
@@ -42,8 +51,15 @@ class _Handler(FileSystemEventHandler):
         relevant = [
             p for p in paths if p.endswith(".py") or os.path.basename(p) == "pyproject.toml"
         ]
-        if event.is_directory and event.event_type in ("deleted", "moved"):
+        if event.is_directory and kind in ("deleted", "moved"):
             relevant = paths  # a package folder went away: rescan
+        if self.settled is not None and dest and not event.is_directory:
+            # A file moved into place is complete; where it came from may be
+            # about to be written again (an editor keeping a backup).
+            target = _text(dest)
+            if target.endswith(".py"):
+                self.settled([target])
+                relevant = [p for p in relevant if p != target]
         if relevant:
             self.callback(relevant)
 
@@ -52,13 +68,29 @@ def _text(path: str | bytes) -> str:
     return os.fsdecode(path)
 
 
-class Watcher:
-    """A watchdog observer over some folders; ``callback`` runs on watchdog's thread."""
+def outermost(folders: Iterable[Path]) -> list[Path]:
+    """``folders`` without those inside another (one recursive watch covers them)."""
+    unique = sorted({str(f) for f in folders})
+    return [Path(f) for f in unique if not any(f != o and f.startswith(o + os.sep) for o in unique)]
 
-    def __init__(self, folders: Iterable[Path], callback: Callable[[list[str]], None]) -> None:
+
+class Watcher:
+    """A watchdog observer over some folders; the callbacks run on watchdog's thread.
+
+    ``callback`` gets the paths created, modified, deleted or moved.  With
+    ``settled``, a file's writing being over is told apart: files closed after
+    writing or moved into place go to ``settled`` instead, so that a caller can
+    act on a save at once and wait a moment after the other changes (a file
+    still being written, or deleted to be written again, or a platform that
+    reports no closes).
+    """
+
+    def __init__(
+        self, folders: Iterable[Path], callback: Paths, *, settled: Paths | None = None
+    ) -> None:
         self._observer = Observer()
         self._observer.daemon = True
-        handler = _Handler(callback)
+        handler = _Handler(callback, settled)
         scheduled = 0
         for folder in folders:
             if folder.is_dir():
