@@ -86,7 +86,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m compileall -q core server
 	$(PY) tests/benchmarks/bench_check.py && $(PY) tests/benchmarks/bench_lsp.py
-	for b in scaling dependents mutations; do $(PY) tests/benchmarks/bench_$$b.py || exit 1; done
+	for b in scaling dependents mutations real; do $(PY) tests/benchmarks/bench_$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
