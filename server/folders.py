@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hotmod.core.config import ConfigError
+from hotmod.core.discovery import excluded
 from hotmod.core.engine import Engine
 
 from .scheduler import Scheduler, SchedulerHooks
@@ -42,6 +43,14 @@ class Folder:
     def contains(self, path: str) -> bool:
         root = str(self.path)
         return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+    def ignores(self, path: str) -> bool:
+        """A change discovery would not look at (inside `.venv`, `node_modules`, anything
+        `exclude` names): no reason to rescan.  The root's pyproject.toml always counts."""
+        if self.engine is None:
+            return False
+        config = self.engine.config
+        return path != str(config.root / "pyproject.toml") and excluded(config, path)
 
     def open(self, hooks: SchedulerHooks) -> None:
         """Load the configuration; runs no workspace code. Sets ``error`` on bad config."""
@@ -82,7 +91,7 @@ class Folder:
         def changed(paths: list[str]) -> None:
             loop.call_soon_threadsafe(on_change, self, paths)
 
-        self.watcher = Watcher(roots, changed)
+        self.watcher = Watcher(roots, changed, self.ignores)
         self.watcher.start()
 
     def close(self) -> None:

@@ -222,6 +222,7 @@ class HotmodServer(LanguageServer):
 
     def watched_files_changed(self, folder: Folder, paths: list[str]) -> None:
         """Changes seen on disk (watcher or the client's file watching)."""
+        paths = [p for p in paths if not folder.ignores(p)]
         if any(os.path.basename(p) == "pyproject.toml" for p in paths):
             task = asyncio.ensure_future(self.reload_config(folder))
             self._tasks.add(task)

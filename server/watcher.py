@@ -2,57 +2,54 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
 
 log = logging.getLogger(__name__)
 
 
-class _Handler(FileSystemEventHandler):
-    def __init__(self, callback: Callable[[list[str]], None]) -> None:
-        self.callback = callback
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type not in ("created", "modified", "deleted", "moved"):
-            return
-        paths = [_text(event.src_path)]
-        dest = getattr(event, "dest_path", "")
-        if dest:
-            paths.append(_text(dest))
-        relevant = [
-            p for p in paths if p.endswith(".py") or os.path.basename(p) == "pyproject.toml"
-        ]
-        if event.is_directory and event.event_type in ("deleted", "moved"):
-            relevant = paths  # a package folder went away: rescan
-        if relevant:
-            self.callback(relevant)
-
-
-def _text(path: str | bytes) -> str:
-    return os.fsdecode(path)
-
-
 class Watcher:
-    """A watchdog observer over some folders; ``callback`` runs on watchdog's thread."""
+    """A watchdog observer over some folders, minus what ``ignore`` says.
 
-    def __init__(self, folders: Iterable[Path], callback: Callable[[list[str]], None]) -> None:
+    ``callback`` gets the changed paths, on watchdog's thread. Each folder is watched
+    without recursion (its own files: pyproject.toml, top-level modules) and each of
+    its subfolders that ``ignore`` keeps, recursively: below a recursive watch
+    watchdog watches every folder (an inotify watch each on Linux), so an excluded
+    tree at the top (``.venv``, ``node_modules``, ``build``, ``.git``) costs nothing.
+    Events from excluded folders further down are dropped.
+    """
+
+    def __init__(
+        self,
+        folders: Iterable[Path],
+        callback: Callable[[list[str]], None],
+        ignore: Callable[[str], bool] = lambda path: False,
+    ) -> None:
         self._observer = Observer()
         self._observer.daemon = True
-        handler = _Handler(callback)
-        scheduled = 0
+        self._callback = callback
+        self._ignore = ignore
+        self._handler = _Handler(self)
+        self._tops: set[str] = set()  # watched without recursion
+        self._subtrees: dict[str, ObservedWatch] = {}  # their subfolders, recursively
         for folder in folders:
-            if folder.is_dir():
-                try:
-                    self._observer.schedule(handler, str(folder), recursive=True)
-                    scheduled += 1
-                except OSError as exc:  # e.g. the inotify watch limit
-                    log.warning("cannot watch %s: %s", folder, exc)
-        self.active = scheduled > 0
+            if folder.is_dir() and self._schedule(str(folder), recursive=False) is not None:
+                self._tops.add(str(folder))
+                for sub in _subfolders(str(folder)):
+                    self._watch_subtree(sub)
+        self.active = bool(self._tops)
+
+    @property
+    def watched(self) -> dict[str, bool]:
+        """Every watched folder, and whether its watch is recursive."""
+        return {**dict.fromkeys(self._tops, False), **dict.fromkeys(self._subtrees, True)}
 
     def start(self) -> None:
         if self.active:
@@ -62,3 +59,84 @@ class Watcher:
         if self._observer.is_alive():
             self._observer.stop()
             self._observer.join(timeout=2)
+
+    def _schedule(self, folder: str, recursive: bool) -> ObservedWatch | None:
+        try:
+            return self._observer.schedule(self._handler, folder, recursive=recursive)
+        except OSError as exc:  # e.g. the inotify watch limit
+            log.warning("cannot watch %s: %s", folder, exc)
+            return None
+
+    def _watch_subtree(self, folder: str) -> bool:
+        if folder in self._subtrees or self._ignore(folder):
+            return False
+        watch = self._schedule(folder, recursive=True)
+        if watch is not None:
+            self._subtrees[folder] = watch
+        return watch is not None
+
+    def _unwatch_subtree(self, folder: str) -> None:
+        watch = self._subtrees.pop(folder, None)
+        if watch is not None:
+            with contextlib.suppress(KeyError, OSError):  # its emitter may be gone with it
+                self._observer.unschedule(watch)
+
+    def _folder_event(self, kind: str, src: str, dest: str) -> list[str]:
+        """Keep one recursive watch per subfolder of a top folder as they come and go;
+        the modules already inside a new one (its watch starts after they were written)."""
+        found: list[str] = []
+        if kind in ("deleted", "moved") and os.path.dirname(src) in self._tops:
+            self._unwatch_subtree(src)
+        new = dest if kind == "moved" else src if kind == "created" else ""
+        if new and os.path.dirname(new) in self._tops and self._watch_subtree(new):
+            found = list(_modules_in(new, self._ignore))
+        return found
+
+    def _changed(self, event: FileSystemEvent) -> None:
+        if event.event_type not in ("created", "modified", "deleted", "moved"):
+            return
+        src = _text(event.src_path)
+        dest = _text(getattr(event, "dest_path", "") or "")
+        paths = [src, dest] if dest else [src]
+        relevant = [
+            p for p in paths if p.endswith(".py") or os.path.basename(p) == "pyproject.toml"
+        ]
+        if event.is_directory:
+            relevant = self._folder_event(event.event_type, src, dest)
+            if event.event_type in ("deleted", "moved"):
+                relevant += paths  # a package folder went away: rescan
+        relevant = [p for p in relevant if not self._ignore(p)]
+        if relevant:
+            self._callback(relevant)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.watcher._changed(event)
+
+
+def _text(path: str | bytes) -> str:
+    return os.fsdecode(path)
+
+
+def _subfolders(folder: str) -> Iterator[str]:
+    """Its subfolders, symlinks excluded (watchdog does not follow them either)."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield entry.path
+        except OSError:
+            continue
+
+
+def _modules_in(folder: str, ignore: Callable[[str], bool]) -> Iterator[str]:
+    for current, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not ignore(os.path.join(current, d))]
+        yield from (os.path.join(current, f) for f in files if f.endswith(".py"))
