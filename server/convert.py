@@ -9,6 +9,7 @@ from hotmod.core.bytesize import format_bytes
 from hotmod.core.history import Trend
 from hotmod.core.imports import ParsedModule
 from hotmod.core.profile import ModuleProfile
+from hotmod.core.report_markdown import format_ms
 from hotmod.core.results import Code, Diagnostic, ModuleResult, Severity, Span
 from lsprotocol import types
 from pygls import uris
@@ -86,7 +87,12 @@ def visible(d: Diagnostic, dev_mode: bool) -> bool:
 
 def module_lens(result: ModuleResult, reloads: int, trend: Trend | None = None) -> types.CodeLens:
     memory = format_bytes(result.memory.bytes)
-    title = f"{result.self_ms:.1f} ms{trend_text(trend)} · {memory} · reloaded {reloads}\u00d7"
+    # Its own code (and its trend), then what `python -c "import m"` spends on it:
+    # like `python -X importtime`'s self and cumulative, parent packages included.
+    title = (
+        f"self {format_ms(result.self_ms)}{trend_text(trend)} · "
+        f"import {format_ms(result.import_ms)} · {memory} · reloaded {reloads}\u00d7"
+    )
     if not result.ok:
         title += " · failed"
     return types.CodeLens(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hotmod.core.config import ConfigError
+from hotmod.core.discovery import excluded
 from hotmod.core.engine import Engine
 
 from .scheduler import Scheduler, SchedulerHooks
@@ -43,6 +44,14 @@ class Folder:
         root = str(self.path)
         return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
+    def ignores(self, path: str) -> bool:
+        """A change discovery would not look at (inside `.venv`, `node_modules`, anything
+        `exclude` names): no reason to rescan.  The root's pyproject.toml always counts."""
+        if self.engine is None:
+            return False
+        config = self.engine.config
+        return path != str(config.root / "pyproject.toml") and excluded(config, path)
+
     def open(self, hooks: SchedulerHooks) -> None:
         """Load the configuration; runs no workspace code. Sets ``error`` on bad config."""
         try:
@@ -72,17 +81,14 @@ class Folder:
             return
         # Imported here: watchdog takes ~15 ms to import, and the server
         # answers `initialize` before any folder is watched.
-        from .watcher import Watcher
+        from .watcher import Watcher, outermost
 
-        unique = sorted({str(f) for f in (*self.engine.config.module_dirs, self.path)})
-        roots = [
-            Path(f) for f in unique if not any(f != o and f.startswith(o + os.sep) for o in unique)
-        ]
+        roots = outermost((*self.engine.config.module_dirs, self.path))
 
         def changed(paths: list[str]) -> None:
             loop.call_soon_threadsafe(on_change, self, paths)
 
-        self.watcher = Watcher(roots, changed)
+        self.watcher = Watcher(roots, changed, self.ignores)
         self.watcher.start()
 
     def close(self) -> None:

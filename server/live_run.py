@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from hotmod.core.discovery import excluded
 from hotmod.core.engine import Engine
 from hotmod.core.live_apply import LiveApplier, LiveDecision, describe
 from hotmod.core.live_links import ApplyOutcome, LiveLinks, servers_for
@@ -65,7 +66,10 @@ class LiveRun:
         self._heard_now: list[ApplyOutcome] = []
         self._heard_timer: threading.Timer | None = None
         self._watcher = Watcher(
-            outermost(engine.config.module_dirs), self._changed, settled=self._settled
+            outermost(engine.config.module_dirs),
+            self._changed,
+            lambda path: excluded(engine.config, path),
+            settled=self._settled,
         )
         self._thread = threading.Thread(target=self._loop, name="hotmod-run-check", daemon=True)
 

@@ -268,6 +268,7 @@ class HotmodServer(LanguageServer):
 
     def watched_files_changed(self, folder: Folder, paths: list[str]) -> None:
         """Changes seen on disk (watcher or the client's file watching)."""
+        paths = [p for p in paths if not folder.ignores(p)]
         if any(os.path.basename(p) == "pyproject.toml" for p in paths):
             self.background(self.reload_config(folder))
         code = [p for p in paths if not p.endswith("pyproject.toml")]

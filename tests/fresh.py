@@ -24,11 +24,18 @@ class Verdict:
     line: int | None = None  # 1-based: the innermost line of the module's own file
 
 
-def fresh_verdict(root: Path, module: str, timeout: float = 30.0) -> Verdict:
-    """Import ``module`` in a new interpreter started in ``root`` (its module dir)."""
+def fresh_verdict(
+    root: Path,
+    module: str,
+    timeout: float = 30.0,
+    python: Path | str = sys.executable,
+    path: Path | None = None,
+) -> Verdict:
+    """Import ``module`` with ``python`` in a new interpreter started in ``root`` (its
+    module dir); ``path`` is the module's file (default: ``root``/a/b.py for ``a.b``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "HOTMOD"))}
     proc = subprocess.run(
-        [sys.executable, "-c", f"import {module}"],
+        [str(python), "-c", f"import {module}"],
         cwd=root,
         env=env,
         capture_output=True,
@@ -46,7 +53,7 @@ def fresh_verdict(root: Path, module: str, timeout: float = 30.0) -> Verdict:
     kind = None
     if lines and (match := _LAST_LINE.match(lines[-1])):
         kind = match["type"].rsplit(".", 1)[-1]
-    own = str(root / (module.replace(".", "/") + ".py"))
+    own = str(path or root / (module.replace(".", "/") + ".py"))
     frames = [m for line in lines if (m := _FRAME.match(line)) and m["file"] == own]
     return Verdict(False, kind, int(frames[-1]["line"]) if frames else None)
 

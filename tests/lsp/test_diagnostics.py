@@ -70,6 +70,39 @@ async def test_change_on_disk_without_the_editor_is_checked(lsp: Session, shop: 
     assert "ZeroDivisionError" in d.message
 
 
+async def test_changes_in_excluded_folders_cause_no_check(lsp: Session, shop: Path) -> None:
+    """A .venv or node_modules under the workspace is no reason to rescan: the watcher
+    and the client's watched-file events go through discovery's exclusion."""
+    write(shop, {".venv/lib/python3.11/site-packages/dep/mod.py": "X = 1\n"})
+    await lsp.start(shop)
+    await lsp.idle()
+
+    def runs() -> int:
+        return sum(s["state"] == "checking" for s in lsp.status)
+
+    before = runs()
+    ignored = {
+        ".venv/lib/python3.11/site-packages/dep/mod.py": "X = 2\n",
+        "node_modules/tool/gen.py": "X = 1\n",
+        "shop/build/gen.py": "X = 1\n",
+    }
+    write(shop, ignored)
+    lsp.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(uri=uri(shop / name), type=types.FileChangeType.Changed)
+                for name in ignored
+            ]
+        )
+    )
+    await asyncio.sleep(1.0)  # the watcher waits 30 ms for more events
+    assert runs() == before
+    catalog = shop / "shop/catalog.py"
+    catalog.write_text("X = 1 / 0\n")  # a module still counts
+    await lsp.until(lambda: lsp.codes(catalog) == ["exception"])
+    assert runs() > before
+
+
 async def test_rapid_saves_end_with_the_final_content(lsp: Session, shop: Path) -> None:
     await lsp.start(shop)
     catalog = shop / "shop/catalog.py"

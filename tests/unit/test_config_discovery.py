@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from hotmod.core import ConfigError, Engine, WorkerError, load_config
 from hotmod.core.config import DEFAULT_EXCLUDE
-from hotmod.core.discovery import discover
+from hotmod.core.discovery import discover, excluded
 from hotmod.core.project_root import project_root, workspace_root
 
 from ..conftest import Workspace
@@ -172,6 +172,35 @@ def test_default_excludes_in_a_src_layout(workspace: Workspace) -> None:
 def test_user_excludes_add_to_the_defaults(workspace: Workspace) -> None:
     workspace.write({"a.py": "", "gen_a.py": "", "setup.py": "", "pkg/__init__.py": ""})
     assert module_names(workspace, exclude=["gen_*", "pkg"]) == ["a"]
+
+
+def test_the_file_watcher_ignores_exactly_what_discovery_skips(workspace: Workspace) -> None:
+    files = {
+        "src/app/__init__.py": "",
+        "src/app/mod.py": "",
+        "src/app/sub/deep.py": "",
+        "src/app/build/gen.py": "",
+        "src/app/__main__.py": "",
+        "src/gen_x.py": "",
+        "src/.venv/lib/x.py": "",
+        "src/venv/pyvenv.cfg": "home = /usr/bin\n",
+        "src/venv/lib/y.py": "",
+        "src/node_modules/z.py": "",
+        ".venv/lib/python3.11/site-packages/dep.py": "",
+        "node_modules/pkg/w.py": "",
+        "build/lib/app.py": "",
+    }
+    workspace.write(files)
+    config = load_config(workspace.root, {"exclude": ["gen_*"]}, environ={})
+    found = {str(m.path) for m in discover(config).values()}
+    assert len(found) == 3  # app, app.mod, app.sub.deep
+    for name in (n for n in files if n.endswith(".py")):
+        path = str(workspace.root / name)
+        # Under the module dir: ignored exactly when not discovered; above it, the
+        # root's .venv, node_modules and build are ignored too.
+        assert excluded(config, path) == (path not in found), name
+    assert not excluded(config, str(workspace.root / "pyproject.toml"))
+    assert not excluded(config, str(workspace.root / "tests" / "test_app.py"))
 
 
 def test_namespace_packages_under_src(workspace: Workspace) -> None:

@@ -148,6 +148,7 @@ def test_performance_summary_with_data(workspace: Workspace) -> None:
     assert summary.slowest[0].module == "sleepy"
     assert summary.slowest[0].self_ms >= 200.0
     assert summary.slowest[0].load_ms >= summary.slowest[0].self_ms
+    assert summary.slowest[0].import_ms >= summary.slowest[0].load_ms
     assert "sleepy" in [t.module for t in summary.slow_loads]
     assert summary.slow_threshold_ms == 150
     assert summary.reload_counts["m0"] == 1
