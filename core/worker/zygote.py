@@ -885,15 +885,18 @@ def worker_only_modules(baseline: FrozenSet[str]) -> Tuple[str, ...]:
     import.  Of those, the worker's own package and the standard library it
     imported are dropped in a check child, unless a module of the warm imports
     refers to one (a fresh process importing that package would have it too, and
-    it must stay one object for both).
+    it must stay one object for both), or a module kept that way does: ``pkgutil``
+    keeps ``importlib``, which keeps ``importlib._bootstrap`` (dropped, the next
+    ``import importlib.util`` would run ``_bootstrap.py`` from source over the
+    frozen module, never set up).
     """
     fresh = FRESH_MODULES
     if not fresh:  # not started by the bootstrap (tests of the package itself)
         return ()
     used: Set[str] = set()
-    for name, module in list(_modules.items()):
-        if name in baseline:
-            continue
+    todo = [name for name in list(_modules) if name not in baseline]
+    while todo:
+        module = _modules.get(todo.pop())
         try:
             values = list(vars(module).values())
         except TypeError:
@@ -904,9 +907,15 @@ def worker_only_modules(baseline: FrozenSet[str]) -> Tuple[str, ...]:
                 if isinstance(value, ModuleType)
                 else getattr(value, "__module__", None)
             )
-            if isinstance(owner, str):
-                parts = owner.split(".")
-                used.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+            if not isinstance(owner, str):
+                continue
+            parts = owner.split(".")
+            for i in range(1, len(parts) + 1):
+                name = ".".join(parts[:i])
+                if name not in used:
+                    used.add(name)
+                    if name in baseline and name not in fresh:
+                        todo.append(name)  # kept now: what it refers to is kept too
     own = {name for name in baseline if name.split(".")[0] == launch.PACKAGE}
     return tuple(sorted(own | {n for n in baseline if n not in fresh and n not in used}))
 
