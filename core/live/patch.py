@@ -845,17 +845,42 @@ def _plan_rerun(
 # -- helpers -----------------------------------------------------------------------------
 
 
+# Code flags (``inspect.CO_*``) of functions whose calls can be suspended mid-body.
+_SUSPENDABLE = 0x20 | 0x80 | 0x200  # generator, coroutine, async generator
+
+
 def running(replaced: Set[types.CodeType]) -> List[str]:
-    """Functions among ``replaced`` that some thread is running now (their frames keep
-    the old code until their next call)."""
+    """Functions among ``replaced`` that some thread is running now, or whose
+    generators or coroutines are suspended mid-body: their frames keep the old
+    code (a new call, a new generator, runs the new)."""
     found = []
     for frame in sys._current_frames().values():
         current: Optional[types.FrameType] = frame
         while current is not None:
             if current.f_code in replaced:
-                found.append(getattr(current.f_code, "co_qualname", current.f_code.co_name))
+                found.append(_qualname(current.f_code))
             current = current.f_back
+    if any(code.co_flags & _SUSPENDABLE for code in replaced):
+        # Suspended ones are on no thread's stack; the collector tracks them all.
+        # Only paid when a generator or coroutine function changed.
+        import gc
+
+        for obj in gc.get_objects():
+            if isinstance(obj, types.GeneratorType):
+                code, held = obj.gi_code, obj.gi_frame
+            elif isinstance(obj, types.CoroutineType):
+                code, held = obj.cr_code, obj.cr_frame
+            elif isinstance(obj, types.AsyncGeneratorType):
+                code, held = obj.ag_code, obj.ag_frame
+            else:
+                continue
+            if held is not None and code in replaced:  # not finished
+                found.append(_qualname(code))
     return sorted(set(found))
+
+
+def _qualname(code: types.CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)
 
 
 def _unwrap(value: Any, name: str, depth: int = 0) -> Optional[types.FunctionType]:

@@ -574,6 +574,37 @@ def test_code_running_now_is_reported(program: Program) -> None:
     assert job.loop() == "new"  # its next call
 
 
+def test_suspended_generators_and_coroutines_are_reported_and_keep_their_code(
+    program: Program,
+) -> None:
+    def source(word: str) -> dict[str, str]:
+        return {
+            "feed": f"def lines():\n    yield '{word} 1'\n    yield '{word} 2'\n\n\n"
+            f"async def fetch():\n    import asyncio\n    await asyncio.sleep(0)\n"
+            f"    return '{word}'\n\n\ndef plain():\n    return '{word}'\n"
+        }
+
+    program.load(source("old"))
+    feed = program.module("feed")
+    in_flight = feed.lines()
+    assert next(in_flight) == "old 1"
+    not_started = feed.lines()
+    coroutine = feed.fetch()
+    coroutine.send(None)  # suspended at its await
+    result = applied(program.change(source("new")))
+    # Generators and coroutines made before the change, started or not, keep its code.
+    assert running(result.replaced) == ["fetch", "lines"]
+    assert next(in_flight) == "old 2"  # its frame keeps the old code
+    assert next(not_started) == "old 1"  # made before: its frame too
+    assert next(feed.lines()) == "new 1"  # a new one runs the new
+    with pytest.raises(StopIteration) as stopped:
+        coroutine.send(None)
+    assert stopped.value.value == "old"
+    in_flight.close()
+    not_started.close()
+    assert running(result.replaced) == []
+
+
 def test_a_generator_in_flight_keeps_its_code_and_new_ones_run_the_new_code(
     program: Program,
 ) -> None:
