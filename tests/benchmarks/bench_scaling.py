@@ -54,6 +54,7 @@ from _lsp_driver import (
     percentile,
     print_table,
 )
+from hotmod.core import Engine
 
 GROUP = 20  # modules per feature package, its __init__ included
 CORE = {
@@ -532,6 +533,25 @@ class Size:
     reload_leaf: float = 0.0
     reload_hub: float = 0.0
     load: float = 0.0
+    # Project code that fresh imports must run (load_ms: the module and the project
+    # modules it imports, its parent packages aside), summed over what a check covers.
+    code_all_ms: float = 0.0  # every module's check
+    code_hub_ms: float = 0.0  # the hub save's checks (the hub and its dependents)
+    code_once_ms: float = 0.0  # each module once (self_ms): what one process runs
+
+
+def project_code(root: Path, hub_and_dependents: set[str]) -> tuple[float, float, float]:
+    """(all, hub save, once) in ms, from an engine check of every module."""
+    with Engine(root, {"verdict_cache": False}) as engine:
+        results = engine.check().results
+    return (
+        sum(r.load_ms for r in results),
+        sum(r.load_ms for r in results if r.name in hub_and_dependents),
+        sum(r.self_ms for r in results),
+    )
+
+
+CORES = os.cpu_count() or 1
 
 
 async def measure(args: argparse.Namespace, modules: int, env: dict[str, str]) -> Size:
@@ -553,6 +573,9 @@ async def measure(args: argparse.Namespace, modules: int, env: dict[str, str]) -
         size.restart = restart_ms(shape, args.cold)
         reload = importlib_reload_ms(shape, args.saves)
         size.reload_leaf, size.reload_hub = reload[shape.leaf], reload[shape.hub]
+        size.code_all_ms, size.code_hub_ms, size.code_once_ms = project_code(
+            root, {shape.hub, *dependents}
+        )
 
         for repeat in range(args.repeats):
             async with LspSession(root, env) as lsp:
@@ -659,6 +682,26 @@ def report(sizes: list[Size], args: argparse.Namespace) -> None:
             f"growth vs {first.modules} modules: restart",
             [f"{s.restart / first.restart:.2f}x" for s in sizes],
         ),
+        row(
+            "floor: project code of every check / cores, s",
+            [f"{s.code_all_ms / CORES / 1000:.2f}" for s in sizes],
+        ),
+        row(
+            "  full check / floor",
+            [f"{median(s.full_check_s) * 1000 / (s.code_all_ms / CORES):.1f}x" for s in sizes],
+        ),
+        row(
+            "floor: project code of a hub save's checks / cores, ms",
+            [ms(s.code_hub_ms / CORES) for s in sizes],
+        ),
+        row(
+            "  hub save (all) / floor",
+            [f"{median(s.hub_all) / (s.code_hub_ms / CORES):.1f}x" for s in sizes],
+        ),
+        row(
+            "project code of each module once (a restart runs it), ms",
+            [ms(s.code_once_ms) for s in sizes],
+        ),
         row("load average (1 min) during the saves", [f"{s.load:.2f}" for s in sizes]),
     ]
     print_table(
@@ -673,7 +716,8 @@ def report(sizes: list[Size], args: argparse.Namespace) -> None:
 async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="hotmod-cache-") as cache:
         # The server's load history goes to a throwaway folder, not ~/.cache.
-        env = {**os.environ, "HOTMOD_CACHE_DIR": cache}
+        os.environ["HOTMOD_CACHE_DIR"] = cache  # the engine of project_code() too
+        env = {**os.environ}
         env.pop("HOTMOD_DEV_MODE", None)
         sizes = [await measure(args, n, env) for n in args.sizes]
     report(sizes, args)

@@ -48,9 +48,10 @@ class Program:
         """Plan the change of these modules (all or nothing) and apply it if allowed."""
         result = Plan()
         loaded = [self.module(n) for n in self.snapshots]
-        for name, source in files.items():
-            source = textwrap.dedent(source)
+        sources = {name: textwrap.dedent(source) for name, source in files.items()}
+        for name, source in sources.items():  # a save's files are all on disk first
             (self.root / self.package / f"{name}.py").write_text(source)
+        for name, source in sources.items():
             plan(self.snapshots[name], source, loaded, rerun, into=result)
         if not result.refused:
             result.apply()
@@ -769,6 +770,28 @@ def test_a_rerun_that_raises_half_way_is_undone_whole(program: Program) -> None:
         program.change({"r": "print('again')\nA = 2\nraise RuntimeError('half')\nB = 2\n"},
                        rerun=True)  # fmt: skip
     assert (r.A, r.B) == (1, 1)
+
+
+def test_a_holder_that_drops_the_removed_name_in_the_same_save_is_not_stale(
+    program: Program,
+) -> None:
+    program.load(
+        {
+            "prices": "def discount():\n    return 1\n\n\ndef price(x):\n    return x\n",
+            "views": "from .prices import discount, price\n\n\ndef show():\n    return price(1)\n",
+            "report": "from .prices import discount\n",
+        }
+    )
+    result = applied(
+        program.change(
+            {
+                "prices": "def price(x):\n    return x\n",
+                "views": "from .prices import price\n\n\ndef show():\n    return price(2)\n",
+            }
+        )
+    )
+    assert [s["holder"].rsplit(".", 1)[1] for s in result.stale] == ["report"]
+    assert not hasattr(program.module("views"), "discount")
 
 
 def test_values_computed_in_the_same_module_or_through_the_module_are_reported_stale(
