@@ -86,3 +86,25 @@ async def test_a_helix_session_with_the_documented_configuration(lsp: Session, s
 
     toggled = await lsp.command("hotmod.toggleDevMode")
     await lsp.until(lambda: f"hotmod: {toggled['message']}" in _messages(lsp))
+
+
+async def test_a_report_the_client_declines_to_open_is_named_in_a_message(
+    lsp: Session, shop: Path
+) -> None:
+    """An editor may answer window/showDocument with success: false (no such
+    file type, the user said no): the report must not vanish."""
+    declined: list[types.ShowDocumentParams] = []
+
+    def decline(params: types.ShowDocumentParams) -> types.ShowDocumentResult:
+        declined.append(params)
+        return types.ShowDocumentResult(success=False)
+
+    lsp.client.protocol.fm.features[types.WINDOW_SHOW_DOCUMENT] = decline
+    await lsp.start(shop)
+    status = await lsp.command("hotmod.status")
+    expected = f"hotmod: {status['message']}. The report is in "
+    await lsp.until(lambda: any(m.startswith(expected) for m in _messages(lsp)))
+    named = next(m for m in _messages(lsp) if m.startswith(expected))
+    [asked] = declined
+    assert uris.to_fs_path(asked.uri) == named.removeprefix(expected)
+    assert Path(named.removeprefix(expected)).read_text() == status["markdown"]
