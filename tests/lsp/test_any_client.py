@@ -8,6 +8,7 @@ from hotmod.core.cachedir import workspace_cache_dir
 from lsprotocol import types
 from pygls import uris
 
+from ..editor_docs import helix_languages
 from .conftest import Session
 
 
@@ -62,3 +63,48 @@ async def test_hotmod_extensions_show_results_themselves(lsp: Session, shop: Pat
     # The status request was answered after the toggle's message would have gone out.
     assert not [m for m in _messages(lsp) if "Dev mode" in m]
     assert lsp.client.shown_documents == []
+
+
+async def test_a_helix_session_with_the_documented_configuration(lsp: Session, shop: Path) -> None:
+    """Helix as observed (25.01, which does not run on these machines): the
+    documented languages.toml's `config` as initializationOptions, `rootUri:
+    null` outside a repository, no `window/showDocument`, commands sent
+    without arguments."""
+    config = helix_languages()["language-server"]["hotmod"]["config"]
+    await lsp.start(capabilities=types.ClientCapabilities(), **config)
+    cart = shop / "shop/cart.py"
+    lsp.open(cart)
+    await lsp.until(lambda: lsp.codes(cart) == ["import-error"])
+    await lsp.idle()
+
+    reloaded = await lsp.command("hotmod.reloadModule")  # the one open module
+    assert reloaded["module"] == "shop.cart"
+    expected = f"hotmod: {reloaded['message']}. The report is in "
+    await lsp.until(lambda: any(m.startswith(expected) for m in _messages(lsp)))
+    named = next(m for m in _messages(lsp) if m.startswith(expected))
+    assert Path(named.removeprefix(expected)).read_text() == reloaded["markdown"]
+
+    toggled = await lsp.command("hotmod.toggleDevMode")
+    await lsp.until(lambda: f"hotmod: {toggled['message']}" in _messages(lsp))
+
+
+async def test_a_report_the_client_declines_to_open_is_named_in_a_message(
+    lsp: Session, shop: Path
+) -> None:
+    """An editor may answer window/showDocument with success: false (no such
+    file type, the user said no): the report must not vanish."""
+    declined: list[types.ShowDocumentParams] = []
+
+    def decline(params: types.ShowDocumentParams) -> types.ShowDocumentResult:
+        declined.append(params)
+        return types.ShowDocumentResult(success=False)
+
+    lsp.client.protocol.fm.features[types.WINDOW_SHOW_DOCUMENT] = decline
+    await lsp.start(shop)
+    status = await lsp.command("hotmod.status")
+    expected = f"hotmod: {status['message']}. The report is in "
+    await lsp.until(lambda: any(m.startswith(expected) for m in _messages(lsp)))
+    named = next(m for m in _messages(lsp) if m.startswith(expected))
+    [asked] = declined
+    assert uris.to_fs_path(asked.uri) == named.removeprefix(expected)
+    assert Path(named.removeprefix(expected)).read_text() == status["markdown"]

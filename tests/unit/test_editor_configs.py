@@ -8,25 +8,17 @@ Emacs's configuration runs for real in tests/e2e/emacs.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
-from pathlib import Path
 from typing import Any
 
 from hotmod.server.commands import COMMANDS
 from hotmod.server.settings import parse_settings
 
-EDITORS = Path(__file__).resolve().parents[2] / "docs" / "editors.md"
+from ..editor_docs import blocks, helix_languages
 
 
-def _blocks(language: str) -> list[str]:
-    text = EDITORS.read_text(encoding="utf-8")
-    other = text[text.index("## Other editors") :]
-    return re.findall(rf"```{language}\n(.*?)```", other, re.DOTALL)
-
-
-def _json_blocks() -> list[Any]:
-    return [json.loads(block) for block in _blocks("json")]
+def _jsonblocks() -> list[Any]:
+    return [json.loads(block) for block in blocks("json")]
 
 
 def _accepted_as_trusted(options: object) -> None:
@@ -35,8 +27,7 @@ def _accepted_as_trusted(options: object) -> None:
 
 
 def test_helix_languages_toml() -> None:
-    tables = [tomllib.loads(block) for block in _blocks("toml")]
-    helix = next(t for t in tables if "language-server" in t)
+    helix = helix_languages()
     server = helix["language-server"]["hotmod"]
     assert [server["command"], *server["args"]] == ["hotmod", "serve"]
     _accepted_as_trusted(server["config"])  # Helix sends `config` as initializationOptions
@@ -45,19 +36,19 @@ def test_helix_languages_toml() -> None:
 
 
 def test_zed_extension_and_settings() -> None:
-    tables = [tomllib.loads(block) for block in _blocks("toml")]
+    tables = [tomllib.loads(block) for block in blocks("toml")]
     manifest = next(t for t in tables if "language_servers" in t)
     assert manifest["language_servers"]["hotmod"]["languages"] == ["Python"]
     cargo = next(t for t in tables if "package" in t)
     assert cargo["lib"]["crate-type"] == ["cdylib"] and "zed_extension_api" in cargo["dependencies"]
-    (rust,) = _blocks("rust")
+    (rust,) = blocks("rust")
     assert 'which("hotmod")' in rust and 'vec!["serve".into()]' in rust
-    settings = next(j for j in _json_blocks() if isinstance(j, dict) and "lsp" in j)
+    settings = next(j for j in _jsonblocks() if isinstance(j, dict) and "lsp" in j)
     _accepted_as_trusted(settings["lsp"]["hotmod"]["initialization_options"])
 
 
 def test_sublime_text_lsp() -> None:
-    blocks = _json_blocks()
+    blocks = _jsonblocks()
     client = next(j for j in blocks if isinstance(j, dict) and "hotmod" in j)["hotmod"]
     assert client["command"] == ["hotmod", "serve"] and client["selector"] == "source.python"
     _accepted_as_trusted(client["initialization_options"])
@@ -71,7 +62,7 @@ def test_sublime_text_lsp() -> None:
 
 
 def test_kate_lsp_client() -> None:
-    kate = next(j for j in _json_blocks() if isinstance(j, dict) and "servers" in j)
+    kate = next(j for j in _jsonblocks() if isinstance(j, dict) and "servers" in j)
     python = kate["servers"]["python"]
     assert python["command"] == ["hotmod", "serve"]
     assert "pyproject.toml" in python["rootIndicationFileNames"]

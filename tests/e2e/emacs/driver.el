@@ -88,6 +88,19 @@
     (hotmod-test-put "cart_diagnostics" (hotmod-test-diagnostics cart))
     (hotmod-test-put "checkout_diagnostics" (hotmod-test-unvisited-diagnostics checkout-file))
 
+    ;; a file opened after its check: flymake shows only what arrives while
+    ;; the buffer is open, so the server sends its diagnostics again on didOpen
+    (find-file checkout-file)
+    ;; flymake starts on a buffer once it is displayed, which a batch Emacs
+    ;; never redisplays: run what redisplay runs
+    (run-window-configuration-change-hook)
+    (hotmod-test-wait "diagnostics of a file opened after the check" 10
+      (lambda () (and (eglot-managed-p) (flymake-diagnostics))))
+    (hotmod-test-put "checkout_opened_diagnostics" (hotmod-test-diagnostics (current-buffer)))
+    ;; closed again: its later diagnostics go to the project-wide list
+    (kill-buffer (current-buffer))
+    (switch-to-buffer cart)
+
     ;; a command whose result is one line: a message
     (hotmod-command "hotmod.toggleDevMode")
     (hotmod-test-wait "dev mode message" 10

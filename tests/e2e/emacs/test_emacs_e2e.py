@@ -2,7 +2,9 @@
 docs/editors.md gives (loaded as it is), in ``emacs --batch``.
 
 eglot has no hotmod extension: this checks that a plain LSP client sees the
-diagnostics, their clearing after a fixing save, and the commands' results
+diagnostics (also those of a file opened after its check: flymake drops what
+arrived while the file was closed), their clearing after a fixing save, and
+the commands' results
 (a message, a Markdown report the server asks it to open). ``driver.el``
 does what a user would and writes its observations to a JSON file.
 
@@ -129,6 +131,10 @@ def test_eglot_diagnostics_fix_and_command_results(
     assert [(x["line"], x["type"]) for x in cart] == [(7, "eglot-error")], cart
     assert "import-error" in cart[0]["text"] and "discount" in cart[0]["text"], cart
     assert any("dependency-error" in t for t in d["checkout_diagnostics"]), d
+    # opened after the check, the dependent shows its diagnostic in its buffer
+    opened = d["checkout_opened_diagnostics"]
+    assert [(x["line"], x["type"]) for x in opened] == [(3, "eglot-error")], opened
+    assert "dependency-error" in opened[0]["text"], opened
 
     # a one-line result is a message; a report is a Markdown file eglot opened
     assert "Server reports (type=3): hotmod: Dev mode is now on" in d["messages"], d["messages"]

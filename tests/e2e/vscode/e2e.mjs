@@ -2,7 +2,8 @@
 // code-server 4.100.3 (VS Code 1.100.3) headless, driven by Debian's Chromium
 // through playwright-core. Installs the packaged .vsix, opens a copy of
 // examples/ (shop/cart.py is broken, shop/checkout.py imports it), and checks:
-//   1. the import error shows as a squiggle in shop/cart.py (and its hover);
+//   1. the import error shows as a squiggle in shop/cart.py (and its hover); the
+//      code in the hover opens the reference the .vsix carries at its section;
 //   2. the code lens on line 1 and the status bar item ("2 broken");
 //   3. the code lens and the palette command "hotmod: Reload Module" answer with
 //      a notification, whose "Details" open the server's report (failures);
@@ -365,6 +366,23 @@ try {
 
   await page.mouse.move(5, 5);
   await page.keyboard.press('Escape');
+
+  await check("the diagnostic's code links to its section of the reference the extension carries", async () => {
+    const box = await editor.locator('.squiggly-error').first().boundingBox();
+    if (!box) {
+      throw new Error('squiggle has no box');
+    }
+    await page.mouse.move(box.x + Math.min(box.width / 2, 150), box.y + box.height / 2 - 4);
+    const hover = page.locator('.monaco-hover', { hasText: "cannot import name 'discount'" }).first();
+    await hover.locator('a', { hasText: 'import-error' }).first().click();
+    await page.locator('.tab.active', { hasText: 'diagnostics.md' }).waitFor();
+    // at the section's heading
+    await page.locator('.monaco-editor .view-line', { hasText: '## import-error' }).first().waitFor();
+    await page.screenshot({ path: path.join(tmp, 'diagnostic-reference.png') });
+    await page.locator('.tab', { hasText: 'cart.py' }).first().click();
+    await page.locator('.tab.active', { hasText: 'cart.py' }).waitFor();
+    await page.mouse.move(5, 5);
+  });
 
   /** Runs a command from the F1 palette by its full label ("hotmod: Reload Module"). */
   async function palette(label) {
