@@ -192,6 +192,11 @@ def _folder(
     else:
         if not ls.folders:
             raise JsonRpcInvalidParams(f"{name}: no workspace folder is open")
+        if len(ls.folders) > 1:  # the server cannot know which one the user means
+            choices = ", ".join(convert.path_to_uri(str(f.path)) for f in ls.folders.values())
+            raise JsonRpcInvalidParams(
+                f'{name}: which workspace folder? Pass {{"uri": ...}} of one of: {choices}'
+            )
         folder, file = next(iter(ls.folders.values())), None
     return (_usable(folder, name) if usable else folder), file
 

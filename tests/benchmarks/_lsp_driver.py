@@ -265,8 +265,9 @@ class LspSession:
         return module
 
 
-async def initialize_ms(root: Path) -> float:
-    """ms from spawning ``hotmod serve`` to its answer to ``initialize``; then exits."""
+async def initialize_ms(root: Path) -> tuple[float, float]:
+    """ms from spawning ``hotmod serve`` to its answer to ``initialize``, and from
+    sending ``exit`` (after ``shutdown``) to the process having ended."""
     client = LanguageClient("hotmod-bench", "0")
     start = time.perf_counter()
     await client.start_io(*SERVER)
@@ -275,9 +276,14 @@ async def initialize_ms(root: Path) -> float:
     )
     elapsed = (time.perf_counter() - start) * 1000
     await client.shutdown_async(None)
+    process = client._server
+    assert process is not None
+    start = time.perf_counter()
     client.exit(None)
+    await process.wait()
+    exit_ms = (time.perf_counter() - start) * 1000
     await client.stop()
-    return elapsed
+    return elapsed, exit_ms
 
 
 async def alternate_saves(

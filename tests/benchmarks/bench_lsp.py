@@ -72,20 +72,23 @@ def floor_import() -> tuple[float, float]:
     return (time.perf_counter() - start) * 1000, int(out.stdout) / 1024
 
 
-async def startup(root: Path, runs: int) -> tuple[float, float, float, float]:
+async def startup(root: Path, runs: int) -> tuple[float, float, float, float, float]:
     """Medians of the floor's time and RSS, of `initialize` answered (ms from
     spawning the server) and of the difference within each pair: floor and
     server start in turns, so that a slow spell of the machine (their times
-    vary by +-200 ms here) hits both of a pair alike."""
-    floors, rss, inits = [], [], []
+    vary by +-200 ms here) hits both of a pair alike.  Last, the median of the
+    exits: ``exit`` sent to the process gone."""
+    floors, rss, inits, exits = [], [], [], []
     for _ in range(runs):
         floor_ms, floor_rss = floor_import()
         floors.append(floor_ms)
         rss.append(floor_rss)
-        inits.append(await initialize_ms(root))
+        init_ms, exit_ms = await initialize_ms(root)
+        inits.append(init_ms)
+        exits.append(exit_ms)
     extra = statistics.median(i - f for i, f in zip(inits, floors, strict=True))
     median = statistics.median
-    return median(floors), median(rss), median(inits), extra
+    return median(floors), median(rss), median(inits), extra, median(exits)
 
 
 @dataclass
@@ -101,7 +104,7 @@ async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="hotmod-bench-") as tmp:
         root = Path(tmp)
         leaves = [Leaf(name) for name in generate(root, args.modules, args.package)]
-        floor_ms, floor_rss, init_ms, init_extra = await startup(root, args.starts)
+        floor_ms, floor_rss, init_ms, init_extra, exit_ms = await startup(root, args.starts)
         for leaf in leaves:
             leaf.cold_ms = cold_import_ms(root, leaf.name)
 
@@ -132,6 +135,12 @@ async def run(args: argparse.Namespace) -> int:
             f"{init_extra:+.0f} ms",
             "<= +150 ms",
             _ok(init_extra <= 150),
+        ),
+        (
+            "exit -> process gone (eglot kills at 100 ms)",
+            f"{exit_ms:.1f} ms",
+            "<= 50 ms",
+            _ok(exit_ms <= 50),
         ),
         (
             "server idle RSS",

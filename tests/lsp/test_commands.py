@@ -189,3 +189,23 @@ async def test_shutdown_leaves_no_processes(lsp: Session, shop: Path) -> None:
     await lsp.shutdown()
     _, alive = psutil.wait_procs(family, timeout=5)
     assert not alive, f"left behind: {alive}"
+
+
+async def test_a_folder_command_in_two_folders_asks_which_instead_of_guessing(
+    lsp: Session, tmp_path: Path
+) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder, body in ((one, "VALUE = 1\n"), (two, "raise ValueError('two')\n")):
+        folder.mkdir()
+        (folder / "util.py").write_text(body)
+    await lsp.start(one, two)
+    await lsp.idle()
+    for name in ("hotmod.reloadAll", "hotmod.status", "hotmod.performanceSummary"):
+        with pytest.raises(JsonRpcInvalidParams) as excinfo:
+            await lsp.command(name)
+        assert "which workspace folder" in str(excinfo.value)
+        assert uri(one) in str(excinfo.value) and uri(two) in str(excinfo.value)
+    report = await lsp.command("hotmod.reloadAll", {"uri": uri(two)})
+    assert report["failed"] == 1 and report["modules"] == 1
+    report = await lsp.command("hotmod.reloadAll", {"uri": uri(one / "util.py")})
+    assert report["failed"] == 0

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -140,18 +139,16 @@ def _worker_family(client: RawClient) -> list[psutil.Process]:
 
 
 def test_exit_ends_the_server_at_once_and_leaves_no_process(shop: Path) -> None:
-    """eglot kills a server still there 0.1 s after `exit` (and reports status 9);
-    hotmod promises 50 ms."""
+    """eglot kills a server still there 0.1 s after `exit` (and reports status 9):
+    the time is measured by tests/benchmarks/bench_lsp.py (target 50 ms) and seen
+    by the Emacs end-to-end test (exit status 0); here, that the server ends by
+    itself, cleanly, with everything it started."""
     client = _start(shop)
     family = _worker_family(client)
     client.request("shutdown", None)
-    start = time.perf_counter()
     client.notify("exit", None)
     client.proc.wait(timeout=10)
-    took = time.perf_counter() - start
-    print(f"\n  exit took {1000 * took:.1f} ms")
     assert client.proc.returncode == 0
-    assert took < 0.05
     _, alive = psutil.wait_procs(family, timeout=5)
     assert not alive, f"left behind: {alive}"
 

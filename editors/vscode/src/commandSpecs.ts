@@ -138,6 +138,12 @@ export function serverArgument(spec: ServerCommandSpec, ctx: InvocationContext):
   return {};
 }
 
+/** Whether a folder command must ask the user which folder: several are open and
+ * nothing (an argument, the active editor) says which; the server would refuse to guess. */
+export function needsFolderPick(spec: ServerCommandSpec, ctx: InvocationContext, folders: number): boolean {
+  return spec.target === 'folder' && folders > 1 && !ctx.explicit?.uri && !ctx.activeFolderUri;
+}
+
 export interface ExecuteCommandParams {
   command: string;
   arguments: unknown[];

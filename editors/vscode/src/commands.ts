@@ -13,6 +13,7 @@ import {
   Target,
   UsageError,
   executeParams,
+  needsFolderPick,
   presentation,
   restartable,
   targetFromArgument,
@@ -59,6 +60,13 @@ async function runServerCommand(hotmod: CommandTargets, spec: ServerCommandSpec,
   let params;
   try {
     const context = invocationContext(client, argument);
+    if (needsFolderPick(spec, context, vscode.workspace.workspaceFolders?.length ?? 0)) {
+      const folder = await vscode.window.showWorkspaceFolderPick({ placeHolder: `hotmod: ${spec.title} in which folder?` });
+      if (folder === undefined) {
+        return undefined; // the user dismissed the choice
+      }
+      context.activeFolderUri = client.code2ProtocolConverter.asUri(folder.uri);
+    }
     let more: Record<string, unknown> = {};
     if (spec.result === 'liveRestart') {
       const picked = await pickProcess(hotmod, client, context);

@@ -7,6 +7,7 @@ import {
   restartable,
   executeParams,
   lensCommandId,
+  needsFolderPick,
   presentation,
   specFor,
   targetFromArgument,
@@ -82,7 +83,7 @@ test('Profile Module sends the current file, or the module a hot-line lens names
   assert.equal(lensCommandId('hotmod.profileModule'), 'hotmod.client.profileModule');
 });
 
-test('folder commands send the active folder, or nothing (the server takes the first folder)', () => {
+test('folder commands send the active folder, or nothing (one folder: the server knows it)', () => {
   for (const server of [
     'hotmod.reloadAll',
     'hotmod.refresh',
@@ -101,6 +102,15 @@ test('folder commands send the active folder, or nothing (the server takes the f
     });
     assert.deepEqual(executeParams(s, {}), { command: server, arguments: [{}] });
   }
+});
+
+test('with several folders and none active or named, a folder command asks which', () => {
+  const folderCommand = spec('hotmod.reloadAll');
+  assert.equal(needsFolderPick(folderCommand, {}, 2), true);
+  assert.equal(needsFolderPick(folderCommand, {}, 1), false);
+  assert.equal(needsFolderPick(folderCommand, { activeFolderUri: FOLDER }, 2), false);
+  assert.equal(needsFolderPick(folderCommand, { explicit: { uri: FOLDER } }, 2), false);
+  assert.equal(needsFolderPick(spec('hotmod.reloadModule'), {}, 2), false); // a file command
 });
 
 test('Apply Now with re-run is the same server command, asking for re-run', () => {
