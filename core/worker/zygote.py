@@ -132,6 +132,7 @@ class Zygote:
         self.packages: FrozenSet[str] = frozenset()  # the project's packages, by name
         self.loaded: FrozenSet[str] = frozenset()  # project modules imported here (a stem's)
         self.inherited_ms = 0.0  # what those imports cost: a stem's checks did not repeat it
+        self.is_stem = False  # a stem serving its package's checks (become_stem)
         self.inherited: Depends = {}  # what those imports depended on: so do its checks
         self.package_cost: Dict[str, float] = {}  # a package's last measured import, ms
         self.running = True
@@ -287,6 +288,7 @@ class Zygote:
         self.queue, self.children, self.spares = [], {}, []
         self.stems, self.stem_of, self.no_stem = {}, {}, set()
         self.loaded, self.inherited_ms = loaded, inherited_ms
+        self.is_stem = True
         self.inherited = merge_depends(self.inherited, depends)
         self.running, self.idle_since = True, None
         become_subreaper()  # not inherited across fork
@@ -683,11 +685,7 @@ class Zygote:
     def _finalize(self, result: CheckResult) -> CheckResult:
         """What the zygote adds to a child's result, once: net memory, character
         columns, the imports a stem's check inherited; and what it learns from it."""
-        compiled = result.pop("compiled", None)
-        if self.use_fork and isinstance(compiled, list):  # a oneshot cannot share code
-            for path in compiled:
-                if isinstance(path, str) and path in self.project.files:
-                    self.to_compile[path] = None
+        self._take_compiled(result)
         memory = result.get("memory")
         if isinstance(memory, dict) and isinstance(memory.get("rss_delta"), int):
             memory["rss_delta"] = max(0, memory["rss_delta"] - self.rss_baseline)
@@ -701,6 +699,20 @@ class Zygote:
             result["depends"] = merge_depends(self.inherited, own if isinstance(own, dict) else {})
         self._learn_costs(result)
         return result
+
+    def _take_compiled(self, result: CheckResult) -> None:
+        """The files a check compiled from source, for the zygote to compile once.
+
+        A stem passes them on with the result: it lives seconds, while the
+        zygote's code cache serves every later check and stem.
+        """
+        if self.is_stem:
+            return
+        compiled = result.get("compiled")  # kept: what each check compiled, for tests
+        if self.use_fork and isinstance(compiled, list):  # a oneshot cannot share code
+            for path in compiled:
+                if isinstance(path, str) and path in self.project.files:
+                    self.to_compile[path] = None
 
     def _emit(self, result: CheckResult, request: CheckRequest) -> None:
         send(self.out_fd, {"event": "result", "id": request.get("id"), "result": result})
@@ -755,6 +767,7 @@ class Zygote:
             result = event.get("result")
             if request is not None and isinstance(result, dict):
                 self._learn_costs(result)
+                self._take_compiled(cast(CheckResult, result))
                 self._emit(cast(CheckResult, result), request)
 
     def _stem_ended(self, stem: Stem, child: Running, report: Optional[Dict[str, Any]]) -> None:
