@@ -124,6 +124,7 @@ class Zygote:
         self.rss_baseline = 0
         self.idle_since: Optional[float] = None
         self.to_compile: Dict[str, None] = {}  # files checks had to compile (an ordered set)
+        self.imports_to_compile: Dict[str, None] = {}  # those a check imported, not checked
         self.code = CodeCache()
         if use_fork:
             become_subreaper()
@@ -309,11 +310,17 @@ class Zygote:
             # copy-on-write page faults wait for (measured: ~5 ms each).
             if self.queue or self.children and not self._only_stems_serving():
                 self.idle_since = None
+                if self.imports_to_compile and not (self.queue and self._free_slots() > 0):
+                    # Every slot taken: the zygote only waits.  The modules checks
+                    # imported are compiled once here for the checks still to come
+                    # (else a project's first check compiles each module's whole
+                    # closure again in every child).
+                    self._compile_some(self.imports_to_compile)
             elif self.idle_since is None:
                 self.idle_since = monotonic()
             elif monotonic() - self.idle_since >= PREFORK_DELAY_S:
                 if self.to_compile:  # first, so that the spares inherit the code
-                    self._compile_some()
+                    self._compile_some(self.to_compile)
                 else:
                     self._prefork()
             self._end_idle_stems()
@@ -515,13 +522,14 @@ class Zygote:
                 stem.end()
 
     # -- children ---------------------------------------------------------------------
-    def _compile_some(self) -> None:
+    def _compile_some(self, which: Dict[str, None]) -> None:
         """Compile files checks reported compiling (see codecache.py), ~10 ms at a
         time so that a check asked for meanwhile waits no longer than that."""
         deadline = monotonic() + 0.01
-        while self.to_compile and monotonic() < deadline:
-            path = next(iter(self.to_compile))
-            del self.to_compile[path]
+        while which and monotonic() < deadline:
+            path = next(iter(which))
+            self.to_compile.pop(path, None)
+            self.imports_to_compile.pop(path, None)
             if path in self.project.files:
                 self.code.add(path)
         gc.freeze()  # like the warm imports: children must not copy these pages
@@ -709,10 +717,16 @@ class Zygote:
         if self.is_stem:
             return
         compiled = result.get("compiled")  # kept: what each check compiled, for tests
-        if self.use_fork and isinstance(compiled, list):  # a oneshot cannot share code
-            for path in compiled:
-                if isinstance(path, str) and path in self.project.files:
-                    self.to_compile[path] = None
+        if not (self.use_fork and isinstance(compiled, list)):  # a oneshot cannot share code
+            return
+        modules = result.get("modules")
+        timing = modules.get(result.get("module")) if isinstance(modules, dict) else None
+        checked = timing.get("file") if isinstance(timing, dict) else None
+        for path in compiled:
+            if isinstance(path, str) and path in self.project.files:
+                self.to_compile[path] = None
+                if path != checked:
+                    self.imports_to_compile[path] = None
 
     def _emit(self, result: CheckResult, request: CheckRequest) -> None:
         send(self.out_fd, {"event": "result", "id": request.get("id"), "result": result})
