@@ -94,7 +94,7 @@ demo-live: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m compileall -q core server
 	$(PY) tests/benchmarks/bench_check.py && $(PY) tests/benchmarks/bench_lsp.py
-	for b in scaling dependents mutations live real; do $(PY) tests/benchmarks/bench_$$b.py || exit 1; done
+	for b in scaling dependents ordering cache mutations live real; do $(PY) tests/benchmarks/bench_$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
