@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -499,6 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="one-process runs (default 3)")
     parser.add_argument("--saves", type=int, default=None, help="saves with stems (default 3)")
     args = parser.parse_args(argv)
+    # Killed mid-save, the hub must still get its text back (the `finally` runs).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     names = (args.projects or ",".join(QUICK if args.quick else PROJECTS)).split(",")
     unknown = [n for n in names if n not in PROJECTS]
     if unknown:
