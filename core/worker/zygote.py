@@ -711,12 +711,11 @@ class Zygote:
     def _take_compiled(self, result: CheckResult) -> None:
         """The files a check compiled from source, for the zygote to compile once.
 
-        A stem passes them on with the result: it lives seconds, while the
-        zygote's code cache serves every later check and stem.
+        The list stays in the result: a stem passes it on to the zygote, whose
+        code cache serves every later check and stem.  A stem, which lives
+        seconds, only compiles the imports of its checks while they run.
         """
-        if self.is_stem:
-            return
-        compiled = result.get("compiled")  # kept: what each check compiled, for tests
+        compiled = result.get("compiled")
         if not (self.use_fork and isinstance(compiled, list)):  # a oneshot cannot share code
             return
         modules = result.get("modules")
@@ -724,7 +723,8 @@ class Zygote:
         checked = timing.get("file") if isinstance(timing, dict) else None
         for path in compiled:
             if isinstance(path, str) and path in self.project.files:
-                self.to_compile[path] = None
+                if not self.is_stem:
+                    self.to_compile[path] = None
                 if path != checked:
                     self.imports_to_compile[path] = None
 

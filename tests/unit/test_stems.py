@@ -291,15 +291,17 @@ def test_files_compiled_under_a_stem_are_compiled_once_by_the_zygote(
         worker.close()
 
 
+@pytest.mark.parametrize("stems", ["0", "always"], ids=["from-the-zygote", "from-a-stem"])
 def test_modules_that_checks_import_are_compiled_once_while_the_checks_still_run(
-    workspace: Workspace,
+    workspace: Workspace, stems: str
 ) -> None:
     """A project's first check: the modules every check imports are not compiled
     again by each later check (django: a closure of ~150 modules per check)."""
     files = {
-        "lib.py": "import json\n"
+        "pkg/__init__.py": "",
+        "pkg/lib.py": "import json\n"
         + "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(50)),
-        **{f"m{i}.py": f"import lib\nY = lib.f1({i})\n" for i in range(12)},
+        **{f"pkg/m{i}.py": f"from pkg import lib\nY = lib.f1({i})\n" for i in range(12)},
     }
     workspace.write(files)
     worker = Worker(
@@ -307,16 +309,16 @@ def test_modules_that_checks_import_are_compiled_once_while_the_checks_still_run
         workspace.root,
         [workspace.root],
         {str(workspace.root / f) for f in files},
-        env={"HOTMOD_WORKER_STEMS": "0"},
+        env={"HOTMOD_WORKER_STEMS": stems},
         max_children=1,
     )
     try:
-        futures = [worker.check(f"m{i}", 30.0, 512, 65536) for i in range(12)]
+        futures = [worker.check(f"pkg.m{i}", 30.0, 512, 65536) for i in range(12)]
         results = [dict(f.result(60)) for f in futures]
     finally:
         worker.close()
     assert all(r["outcome"] == "ok" for r in results)
-    lib = str(workspace.root / "lib.py")
+    lib = str(workspace.root / "pkg/lib.py")
     compiling = [r["module"] for r in results if lib in r.get("compiled", [])]
     # The first check, and at most a spare or the check forked meanwhile: not all 12.
     assert 1 <= len(compiling) <= 3, compiling
