@@ -11,7 +11,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from ..processes import wait_for_no_leftovers
-from .conftest import Session, write
+from .conftest import Session, uri, write
 
 ESCAPE = """\
 import os
@@ -67,13 +67,13 @@ async def test_hostile_modules_through_the_server(lsp: Session, tmp_path: Path) 
     assert warning.severity == types.DiagnosticSeverity.Warning
     assert warning.range.start.line == 2
 
-    status = await lsp.command("hotmod.status")
+    status = await lsp.command("hotmod.status", {"uri": uri(root)})
     zygote = status["worker_pid"]
     wait_for_no_leftovers(zygote)
     # The same warm worker answers the next request.
     result = await lsp.command("hotmod.reloadModule", {"module": "segv"})
     assert result["result"]["diagnostics"][0]["code"] == "crash"
-    assert (await lsp.command("hotmod.status"))["worker_pid"] == zygote
+    assert (await lsp.command("hotmod.status", {"uri": uri(root)}))["worker_pid"] == zygote
     wait_for_no_leftovers(zygote)
 
 

@@ -306,7 +306,9 @@ def test_a_repl_keeps_its_variables_and_its_instances_run_the_new_methods(
     # Ctrl-C is the program's: the REPL shrugs it off, hotmod run goes on.
     mark = screen.mark()
     os.write(leader, b"\x03")
-    screen.wait(r"KeyboardInterrupt", mark)
+    # A new prompt (with "KeyboardInterrupt" above it, unless the ^C came between
+    # two reads); the state kept and the next save applied are checked below.
+    screen.wait(r">>> ", mark)
     edit(root / "shop/prices.py", "return x * 3", "return x * 4")
     screen.wait(r"hotmod: applied shop/prices\.py: 1 function changed", mark)
     mark = type_line("print('sta' + 'te', n, cart.total(), prices.price(1))")
@@ -361,7 +363,12 @@ def test_every_python_process_the_program_starts_is_updated(
         edit(root / "shop/prices.py", "return x * 2", "return x * 7")
         hotmod.said(r"applied shop/prices\.py in pid \d+: 1 function changed")
         until(lambda: set(values().values()) == {"7"})
-        assert set(re.findall(r"in pid (\d+): 1 function changed", hotmod.text())) == set(values())
+        # One line per process (the second may come just after its process changed).
+        until(
+            lambda: (
+                set(re.findall(r"in pid (\d+): 1 function changed", hotmod.text())) == set(values())
+            )
+        )
 
         # A restart is of the whole program: the process it started is stopped too.
         old = {int(pid) for pid in values()}
