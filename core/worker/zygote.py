@@ -786,9 +786,10 @@ class Zygote:
 
     def _stem_ended(self, stem: Stem, child: Running, report: Optional[Dict[str, Any]]) -> None:
         """A stem's process is gone: its unanswered checks run from here."""
-        del self.stem_of[child.pid]
         if not child.sent:  # it died importing: that is the verdict of its checks
+            # (delivered while it is still known as a stem: its waiting checks get it)
             self._deliver(child, report or child.verdict_without_report(), child.exit_info())
+        del self.stem_of[child.pid]
         if stem.events_r is not None:
             self._read_stem_events(stem)
         if stem.outstanding:  # it died serving: not to be trusted again

@@ -322,3 +322,34 @@ def test_modules_that_checks_import_are_compiled_once_while_the_checks_still_run
     compiling = [r["module"] for r in results if lib in r.get("compiled", [])]
     # The first check, and at most a spare or the check forked meanwhile: not all 12.
     assert 1 <= len(compiling) <= 3, compiling
+
+
+@pytest.mark.parametrize(
+    ("init", "outcome"),
+    [
+        ("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", "crash"),
+        ("import time\ntime.sleep(60)\n", "timeout"),
+    ],
+    ids=["killed", "hung"],
+)
+def test_checks_waiting_for_a_stem_that_dies_importing_get_its_verdict(
+    workspace: Workspace, init: str, outcome: str
+) -> None:
+    """A package whose import kills or hangs the process: every module's check gets
+    that verdict (they waited for the stem, and were never answered: django's
+    full check lost one and paid the engine's 70 s deadline)."""
+    files = {"pkg/__init__.py": init, **{f"pkg/m{i}.py": "X = 1\n" for i in range(10)}}
+    workspace.write(files)
+    worker = Worker(
+        sys.executable,
+        workspace.root,
+        [workspace.root],
+        {str(workspace.root / f) for f in files},
+        env={"HOTMOD_WORKER_STEMS": "always"},
+    )
+    try:
+        futures = [worker.check(f"pkg.m{i}", 2.0, 512, 65536) for i in range(10)]
+        outcomes = [f.result(30)["outcome"] for f in futures]
+    finally:
+        worker.close()
+    assert outcomes == [outcome] * 10
