@@ -31,6 +31,20 @@ def engine(workspace: Workspace, counter: Path, stems: bool = True, **settings: 
     return Engine(workspace.root, {"python": sys.executable, "env": env, **settings}, environ={})
 
 
+def raw_worker(
+    workspace: Workspace, files: dict[str, str], stems: str, max_children: int | None = None
+) -> Worker:
+    """The worker alone (no engine): its raw results say what each check compiled."""
+    return Worker(
+        sys.executable,
+        workspace.root,
+        [workspace.root],
+        {str(workspace.root / f) for f in files},
+        env={"HOTMOD_WORKER_STEMS": stems},
+        max_children=max_children,
+    )
+
+
 def runs(counter: Path) -> int:
     return len(counter.read_text()) if counter.exists() else 0
 
@@ -265,14 +279,7 @@ def test_files_compiled_under_a_stem_are_compiled_once_by_the_zygote(
     }
     workspace.write(files)
     names = [f"pkg.m{i}" for i in range(6)]
-    paths = {str(workspace.root / f) for f in files}
-    worker = Worker(
-        sys.executable,
-        workspace.root,
-        [workspace.root],
-        paths,
-        env={"HOTMOD_WORKER_STEMS": "always"},
-    )
+    worker = raw_worker(workspace, files, "always")
     try:
 
         def check_all() -> list[dict[str, Any]]:
@@ -306,14 +313,7 @@ def test_modules_that_checks_import_are_compiled_once_while_the_checks_still_run
         **{f"pkg/m{i}.py": f"from pkg import lib\nY = lib.f1({i})\n" for i in range(12)},
     }
     workspace.write(files)
-    worker = Worker(
-        sys.executable,
-        workspace.root,
-        [workspace.root],
-        {str(workspace.root / f) for f in files},
-        env={"HOTMOD_WORKER_STEMS": stems},
-        max_children=1,
-    )
+    worker = raw_worker(workspace, files, stems, max_children=1)
     try:
         futures = [worker.check(f"pkg.m{i}", 30.0, 512, 65536) for i in range(12)]
         results = [dict(f.result(60)) for f in futures]
@@ -342,13 +342,7 @@ def test_checks_waiting_for_a_stem_that_dies_importing_get_its_verdict(
     full check lost one and paid the engine's 70 s deadline)."""
     files = {"pkg/__init__.py": init, **{f"pkg/m{i}.py": "X = 1\n" for i in range(10)}}
     workspace.write(files)
-    worker = Worker(
-        sys.executable,
-        workspace.root,
-        [workspace.root],
-        {str(workspace.root / f) for f in files},
-        env={"HOTMOD_WORKER_STEMS": "always"},
-    )
+    worker = raw_worker(workspace, files, "always")
     try:
         futures = [worker.check(f"pkg.m{i}", 2.0, 512, 65536) for i in range(10)]
         outcomes = [f.result(30)["outcome"] for f in futures]
