@@ -41,6 +41,7 @@ from .children import (
     Running,
     Spare,
     fork_child,
+    parse,
     read_available,
     spawn_subprocess,
 )
@@ -269,7 +270,7 @@ class Zygote:
             waitpid(pid, 0)
             payload, _ = slot.read()
             slot.close()
-            report = _parse(payload)
+            report = parse(payload)
             memory = report.get("memory") if report else None
             if report and report.get("outcome") == "ok" and isinstance(memory, dict):
                 deltas.append(int(memory.get("rss_delta") or 0))
@@ -837,16 +838,6 @@ def merge_depends(first: Depends, second: Depends) -> Depends:
         "reads": sorted(set(first.get("reads", [])) | set(second.get("reads", []))),
         "listed": sorted(set(first.get("listed", [])) | set(second.get("listed", []))),
     }
-
-
-def _parse(payload: Optional[bytes]) -> Optional[Dict[str, Any]]:
-    if not payload:
-        return None
-    try:
-        data = decode(payload.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _columns_in_characters(syntax: Any, project_files: FrozenSet[str]) -> None:
