@@ -243,3 +243,22 @@ def test_changed_names_are_those_bound_differently_added_or_removed() -> None:
     assert changed_names(before, after) == {"edit", "OLD", "NEW"}
     assert changed_names(None, after) == {"*"}  # nothing known before: anything may have changed
     assert changed_names(before, parse("m", "def broken(:\n")) == {"*"}
+
+
+def test_a_use_after_a_comment_ending_in_a_dot_is_still_found() -> None:
+    parsed = parse(
+        "app.registry",
+        """\
+        def ready():
+            from app.conf import settings
+
+            # Reading it raises a better error than the lookup below would.
+            settings.INSTALLED_APPS
+        """,
+    )
+    assert "app.conf.settings.INSTALLED_APPS" in parsed.uses
+
+
+def test_comprehension_variables_are_not_top_level_names() -> None:
+    parsed = parse("m", "WIDTHS = {c: len(c) for c in 'ab'}\nif (n := 3):\n    pass\n")
+    assert set(parsed.definitions) == {"WIDTHS", "n"}
