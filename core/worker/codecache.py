@@ -3,8 +3,9 @@
 A check child inherits the cache: a module whose source is byte for byte the
 one compiled runs that code object instead of compiling again, which for a
 module importing dozens of project modules is most of its set-up.  Bytes, not
-mtimes, decide, so it cannot go stale.  The zygote compiles (while idle) what
-the children report they had to compile.
+mtimes, decide, so it cannot go stale.  Every project file is compiled once
+when the worker starts (precompile.py); the zygote compiles again, while idle,
+what the children report they had to compile (a file changed since).
 """
 
 from __future__ import annotations
@@ -38,12 +39,15 @@ class CodeCache:
         A warning at compile time (e.g. SyntaxWarning) is part of what a fresh
         import prints: such a file is left to compile in every check.
         """
-        self.discard(path)
         try:
             with open(path, "rb") as f:
                 source = f.read()
         except OSError:
+            self.discard(path)
             return
+        if self.get(path, source) is not None:
+            return  # compiled already, and unchanged
+        self.discard(path)
         if self.size + len(source) > LIMIT_BYTES:
             return
         with catch_warnings(record=True) as caught:
@@ -56,6 +60,13 @@ class CodeCache:
             return
         self.entries[path] = (source, code)
         self.size += len(source)
+
+    def put(self, path: str, source: bytes, code: Any) -> None:
+        """``code``, compiled elsewhere from exactly ``source`` (see precompile.py)."""
+        self.discard(path)
+        if self.size + len(source) <= LIMIT_BYTES:
+            self.entries[path] = (source, code)
+            self.size += len(source)
 
     def discard(self, path: str) -> None:
         entry = self.entries.pop(path, None)

@@ -46,6 +46,7 @@ from .children import (
     spawn_subprocess,
 )
 from .codecache import CodeCache
+from .precompile import Precompiler
 from .procs import (
     Anchors,
     become_subreaper,
@@ -86,6 +87,9 @@ except ImportError:  # macOS, Windows: reap first, then kill what is left of the
 # after a check competes for the CPU with the server delivering its verdict
 # (measured on 2 cores: 2 ms slower per save).
 PREFORK_DELAY_S = 0.02
+# How long the zygote waits for the project's compiled code before it says it
+# is ready (the rest arrives while it serves).
+INIT_COMPILE_S = 0.5
 # Modules whose import has visible side effects; never pre-import them.
 NEVER_WARM = frozenset({"this", "antigravity", "__main__", "idlelib", "turtledemo"})
 CALIBRATION_MODULE = "calibration_empty"
@@ -127,6 +131,7 @@ class Zygote:
         self.to_compile: Dict[str, None] = {}  # files checks had to compile (an ordered set)
         self.imports_to_compile: Dict[str, None] = {}  # those a check imported, not checked
         self.code = CodeCache()
+        self.precompiler = Precompiler([])
         if use_fork:
             become_subreaper()
         self.baseline = frozenset(_modules)  # the worker's own imports: see warm()
@@ -160,8 +165,11 @@ class Zygote:
         self._set_files(msg.get("files", []))
         if msg.get("max_children"):
             self.max_children = max(1, int(msg["max_children"] or 1))
+        if self.use_fork:  # compiling beside the warm imports, on another core
+            self.precompiler = Precompiler(sorted(self.project.files, key=_packages_first))
         self.warm(msg.get("warm", []))
         if self.use_fork:
+            self._collect_compiled(INIT_COMPILE_S)
             self.rss_baseline = self._calibrate()
             signal.signal(signal.SIGCHLD, lambda *_: None)
             signal.set_wakeup_fd(self.wake_w)
@@ -329,6 +337,8 @@ class Zygote:
             for child in self.children.values():
                 rlist.extend(child.pipes.fds())
             rlist.extend(s.events_r for s in self.stem_of.values() if s.events_r is not None)
+            if self.precompiler.fd is not None:
+                rlist.append(self.precompiler.fd)
             try:
                 ready = select(rlist, [], [], self._next_timeout())[0]
             except InterruptedError:
@@ -338,6 +348,8 @@ class Zygote:
                     self._read_requests()
                 elif fd == self.wake_r:
                     _drain(self.wake_r)
+                elif fd == self.precompiler.fd:
+                    self._collect_compiled(0.0)
                 else:
                     self._read_child_fd(fd)
             self._reap()
@@ -405,6 +417,7 @@ class Zygote:
 
     def _stop(self) -> None:
         self.running = False
+        self.precompiler.close()
         self.queue = []
         self._discard_spares()
         self._end_stems(lambda stem: True)
@@ -535,6 +548,17 @@ class Zygote:
                 self.code.add(path)
         gc.freeze()  # like the warm imports: children must not copy these pages
 
+    def _collect_compiled(self, wait_s: float) -> None:
+        """Code the precompiler sent, waiting up to ``wait_s`` for all of it."""
+        deadline = monotonic() + wait_s
+        while True:
+            self.precompiler.collect(self.code)
+            left = deadline - monotonic()
+            if self.precompiler.fd is None or left <= 0:
+                break
+            select([self.precompiler.fd], [], [], left)
+        gc.freeze()  # like the warm imports: children must not copy these pages
+
     def _prefork(self) -> None:
         """Fork a child for a coming check now, off the critical path.
 
@@ -590,6 +614,9 @@ class Zygote:
             if pipes.slot is not None:
                 pipes.slot.close()
         others.extend(s.request_w for s in self.spares)
+        if self.precompiler.fd is not None:  # the zygote's to read, not a check's
+            others.append(self.precompiler.fd)
+        self.precompiler = Precompiler([])
         for stem in self.stem_of.values():
             others.extend(fd for fd in (stem.request_w, stem.events_r) if fd is not None)
         for fd in others:
@@ -639,6 +666,7 @@ class Zygote:
                 return
             except InterruptedError:
                 continue
+            self.precompiler.reaped(pid)
             child = self.children.get(pid)
             if child is not None:
                 child.status = status
@@ -812,6 +840,8 @@ class Zygote:
         if not self.use_fork:
             return
         keep = set(self.children) | set(self.own_children) | {s.pid for s in self.spares}
+        if self.precompiler.pid is not None:
+            keep.add(self.precompiler.pid)
         groups = {c.anchor for c in self.children.values() if c.anchor} | set(self.children)
         for _ in range(20):  # killing a stray re-parents its own children to us
             strays = [p for p in child_pids() if p not in keep and pgid_of(p) not in groups]
@@ -826,6 +856,10 @@ class Zygote:
 
 
 # -- helpers -----------------------------------------------------------------------------
+
+
+def _packages_first(path: str) -> Tuple[bool, str]:
+    return (not path.endswith(sep + "__init__.py"), path)
 
 
 def merge_depends(first: Depends, second: Depends) -> Depends:

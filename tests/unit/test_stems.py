@@ -267,6 +267,32 @@ def test_stems_never_change_a_verdict(tmp_path_factory: pytest.TempPathFactory,
                                                              result.diagnostics)  # fmt: skip
 
 
+def test_a_projects_files_are_compiled_before_its_first_check(workspace: Workspace) -> None:
+    """The worker compiles the project before it is ready: a project's first checks,
+    all at once, do not each compile their whole closure."""
+    files = {
+        "pkg/__init__.py": "X = 1\n",
+        "pkg/base.py": "import json\nBASE = 1\n",
+        **{f"pkg/m{i}.py": f"from pkg.base import BASE\nY = BASE + {i}\n" for i in range(6)},
+    }
+    workspace.write(files)
+    worker = raw_worker(workspace, files, "0")
+    try:
+        futures = [worker.check(f"pkg.m{i}", 30.0, 512, 65536) for i in range(6)]
+        results = [dict(f.result(60)) for f in futures]
+    finally:
+        worker.close()
+    assert all(r["outcome"] == "ok" for r in results)
+    assert [r.get("compiled") for r in results] == [[]] * 6
+
+
+def edit_after_start(worker: Worker, path: Path, text: str) -> None:
+    """Change a file the worker compiled when it started: checks compile it again."""
+    worker.start()
+    path.write_text(text)
+    worker.changed([str(path)])
+
+
 def test_files_compiled_under_a_stem_are_compiled_once_by_the_zygote(
     workspace: Workspace,
 ) -> None:
@@ -281,6 +307,7 @@ def test_files_compiled_under_a_stem_are_compiled_once_by_the_zygote(
     names = [f"pkg.m{i}" for i in range(6)]
     worker = raw_worker(workspace, files, "always")
     try:
+        edit_after_start(worker, workspace.root / "pkg/base.py", "import json\nBASE = 2\n")
 
         def check_all() -> list[dict[str, Any]]:
             futures = [worker.check(n, 30.0, 512, 65536) for n in names]
@@ -304,24 +331,26 @@ def test_files_compiled_under_a_stem_are_compiled_once_by_the_zygote(
 def test_modules_that_checks_import_are_compiled_once_while_the_checks_still_run(
     workspace: Workspace, stems: str
 ) -> None:
-    """A project's first check: the modules every check imports are not compiled
-    again by each later check (django: a closure of ~150 modules per check)."""
+    """A module changed since the worker started: the modules every check imports
+    are not compiled again by each later check (django: a closure of ~150 modules
+    per check)."""
+    lib = "import json\n" + "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(50))
     files = {
         "pkg/__init__.py": "",
-        "pkg/lib.py": "import json\n"
-        + "".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(50)),
+        "pkg/lib.py": lib,
         **{f"pkg/m{i}.py": f"from pkg import lib\nY = lib.f1({i})\n" for i in range(12)},
     }
     workspace.write(files)
     worker = raw_worker(workspace, files, stems, max_children=1)
     try:
+        edit_after_start(worker, workspace.root / "pkg/lib.py", lib + "Z = 1\n")
         futures = [worker.check(f"pkg.m{i}", 30.0, 512, 65536) for i in range(12)]
         results = [dict(f.result(60)) for f in futures]
     finally:
         worker.close()
     assert all(r["outcome"] == "ok" for r in results)
-    lib = str(workspace.root / "pkg/lib.py")
-    compiling = [r["module"] for r in results if lib in r.get("compiled", [])]
+    changed = str(workspace.root / "pkg/lib.py")
+    compiling = [r["module"] for r in results if changed in r.get("compiled", [])]
     # The first check, and at most a spare or the check forked meanwhile: not all 12.
     assert 1 <= len(compiling) <= 3, compiling
 

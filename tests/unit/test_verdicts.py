@@ -404,8 +404,9 @@ def test_stale_pyc_cannot_cause_a_stale_verdict(workspace: Workspace) -> None:
     assert only_diagnostic(report.results[0]).message == "ZeroDivisionError: division by zero"
 
 
-# The zygote compiles what checks had to compile once it has been idle a moment
-# (worker_process._CodeCache); later checks run that code when the bytes match.
+# The zygote compiles the project when it starts (worker/precompile.py) and what
+# checks had to compile once it has been idle a moment (worker/codecache.py);
+# later checks run that code when the bytes match.
 ZYGOTE_IDLE_S = 0.3
 
 
