@@ -22,6 +22,7 @@ only the project's own files, once verified, and only what changed in them.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.machinery
 import importlib.util
 import json
@@ -29,13 +30,14 @@ import linecache
 import os
 import secrets
 import selectors
+import signal
 import socket
 import sys
 import threading
 import time
 import types
 from hashlib import blake2b
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from . import rendezvous
 from .patch import Plan, Refused, Snapshot, plan, running
@@ -147,7 +149,8 @@ class Agent:
         entry = dict(self.info(), token=self.token, socket=path, kind="agent")
         rendezvous.publish(self.name, entry, self.base)
         self._thread = threading.Thread(target=self._serve, name="hotmod-live", daemon=True)
-        self._thread.start()
+        with _signals_blocked():
+            self._thread.start()
 
     def close(self) -> None:
         """Stop taking changes; the entry and socket are removed (idempotent)."""
@@ -574,3 +577,29 @@ def from_environment() -> Optional[Agent]:
     except Exception as exc:
         _say("live reload is off in process %d: %s" % (os.getpid(), exc))
         return None
+
+
+# Faults are the thread's own; every other signal is the program's.
+_SYNCHRONOUS = {
+    getattr(signal, name)
+    for name in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL")
+    if hasattr(signal, name)
+}
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Threads started here inherit a mask without the program's signals.
+
+    The kernel delivers a process's signal to any thread that does not block
+    it: a Ctrl-C taken by the agent's thread leaves a REPL's main thread in its
+    read until Enter is pressed, and the line typed is lost to the interrupt.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, set(signal.valid_signals()) - _SYNCHRONOUS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
