@@ -133,12 +133,19 @@ class Engine:
             self._ensure_scanned()
             return dict(self._modules)
 
-    def scan(self) -> ScanDelta:
-        """Rediscover modules and re-parse changed files."""
+    def scan(self, *, launch: bool = False) -> ScanDelta:
+        """Rediscover modules and re-parse changed files.
+
+        ``launch``: start the worker (if not running) as soon as the files are
+        known, so that it starts and compiles them while this parses them.
+        """
         start = time.perf_counter()
         with self._lock:
             before = dict(self._modules)
             modules = discover(self.config)
+            if launch and self._worker is None:
+                self._worker = self._new_worker({str(m.path): m for m in modules.values()}, None)
+                self._worker.launch()
             parsed: dict[str, ParsedModule] = {}
             changed: list[str] = []
             cache: dict[str, tuple[FileStamp, ParsedModule]] = {}
@@ -245,7 +252,8 @@ class Engine:
         """``check``, for some of whose modules the worker already has requests."""
         start = time.perf_counter()
         with self._lock:
-            self._ensure_scanned()
+            if not self._scanned:
+                self.scan(launch=True)
             if names is None:
                 ordered = sorted(self._modules, key=lambda n: (n not in first, n))
             else:
@@ -349,17 +357,20 @@ class Engine:
 
     def _ensure_worker(self) -> Worker:
         if self._worker is None:
-            config = self.config
-            self._worker = Worker(
-                python=config.python,
-                cwd=config.root,
-                paths=config.module_dirs,
-                files=self._by_file,
-                warm=self._warm_list(),
-                env=config.env,
-            )
-            self._worker.start()
+            self._worker = self._new_worker(self._by_file, self._warm_list())
+        self._worker.start()  # a no-op once it is ready
         return self._worker
+
+    def _new_worker(self, files: Iterable[str], warm: Iterable[str] | None) -> Worker:
+        config = self.config
+        return Worker(
+            python=config.python,
+            cwd=config.root,
+            paths=config.module_dirs,
+            files=files,
+            warm=warm,
+            env=config.env,
+        )
 
     @staticmethod
     def _submit(

@@ -76,7 +76,7 @@ class Worker:
         cwd: Path,
         paths: Sequence[Path],
         files: Iterable[str],
-        warm: Iterable[str] = (),
+        warm: Iterable[str] | None = (),
         env: Mapping[str, str] | None = None,
         ready_timeout_s: float = 120.0,
         max_children: int | None = None,
@@ -85,7 +85,9 @@ class Worker:
         self.cwd = cwd
         self.paths = [str(p) for p in paths]
         self._files = sorted(str(f) for f in files)
-        self._warm = sorted(set(warm))
+        # None: not known yet (the engine is still reading the project): the
+        # worker starts, compiles, and waits for it (set_warm).
+        self._warm: list[str] | None = None if warm is None else sorted(set(warm))
         self.env = dict(env or {})
         self.ready_timeout_s = ready_timeout_s
         self.max_children = max_children
@@ -103,6 +105,8 @@ class Worker:
         self._ping: tuple[int, float] | None = None  # seq, when sent
         self._warming_since: float | None = None
         self.resumed = 0  # times the monitor resumed a stopped worker (for tests and logs)
+        # Launched and not known ready yet: (interpreter, process, output pump).
+        self._launched: tuple[str, subprocess.Popen[bytes], threading.Thread] | None = None
 
     # -- lifecycle ------------------------------------------------------------
     @property
@@ -124,10 +128,33 @@ class Worker:
         return dict(self._info["warm"]) if self._info else {}
 
     def start(self) -> None:
+        """Start the worker (unless started) and wait until it is ready."""
         with self._lock:
-            self._start_locked()
+            if not self._running_locked():
+                self._launch_locked()
+            self._wait_ready_locked()
 
-    def _start_locked(self) -> None:
+    def launch(self) -> None:
+        """Start the worker without waiting: it compiles the project meanwhile, and
+        waits for ``set_warm`` (when the warm list was not known) before it is ready."""
+        with self._lock:
+            if not self._running_locked():
+                self._launch_locked()
+
+    def _running_locked(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def set_warm(self, warm: Iterable[str]) -> None:
+        """The warm list of a worker created without one; ``add_warm`` after that."""
+        with self._lock:
+            if self._warm is None:
+                self._warm = sorted(set(warm))
+                if self._req_fd is not None:
+                    self._send_locked(WarmRequest(op="warm", modules=self._warm))
+                return
+        self.add_warm(warm)
+
+    def _launch_locked(self) -> None:
         exe = shutil.which(self.python) if os.sep not in self.python else self.python
         if not exe or not os.path.isfile(exe):
             raise WorkerError(
@@ -164,13 +191,13 @@ class Worker:
         self._warming_since = None
         pump = threading.Thread(target=self._pump_output, args=(proc,), daemon=True)
         pump.start()
+        self._launched = (exe, proc, pump)
         threading.Thread(target=self._read_events, args=(proc, resp_r), daemon=True).start()
         threading.Thread(target=self._monitor, args=(proc,), daemon=True).start()
         init: InitRequest = {
             "op": "init",
             "paths": self.paths,
             "files": self._files,
-            "warm": self._warm,
             "max_children": self.max_children,
             "root": str(self.cwd),
         }
@@ -178,20 +205,34 @@ class Worker:
             # An interpreter that exits at once closes the pipe first: that
             # is the "did not start" below, with its output, not a crash.
             self._send_locked(init)
+            if self._warm is not None:
+                self._send_locked(WarmRequest(op="warm", modules=self._warm))
+
+    def _wait_ready_locked(self) -> None:
+        if self._launched is None:
+            return
+        exe, proc, pump = self._launched
         if not self._ready.wait(self.ready_timeout_s) or self._info is None:
             if proc.poll() is not None:
                 # It exited: its last words may still be in the pipe.
                 pump.join(timeout=2.0)
             tail = "".join(self._output_tail).strip()[-2000:]
             self._kill_locked()
+            self._launched = None
             if self._warm and not self._ready.is_set():
                 log.warning("worker warm-up timed out; starting without pre-imports")
                 self._warm = []
-                self._start_locked()
+                self._launch_locked()
+                self._wait_ready_locked()
                 return
             detail = f":\n{tail}" if tail else ""
             raise WorkerError(f"the worker did not start with {exe}{detail}")
+        self._launched = None
         self._last_heard = time.monotonic()
+
+    def _start_locked(self) -> None:
+        self._launch_locked()
+        self._wait_ready_locked()
 
     def _backoff(self) -> None:
         """A worker that keeps dying is restarted ever more slowly, not in a hot loop."""
@@ -384,11 +425,13 @@ class Worker:
                 self._files = files_list
                 if self._req_fd is not None:
                     self._send_locked(FilesRequest(op="files", files=files_list))
-        self.add_warm(warm)
+        self.set_warm(warm)
 
     def add_warm(self, warm: Iterable[str]) -> None:
         """Pre-import these too (the worker never forgets a warm module)."""
         with self._lock:
+            if self._warm is None:  # set_warm has not come yet: the list will be whole
+                return
             new_warm = sorted(set(warm) - set(self._warm))
             if new_warm:
                 self._warm = sorted(set(self._warm) | set(new_warm))

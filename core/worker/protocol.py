@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Literal, Optional, Tuple, TypedDict
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 Outcome = Literal["ok", "error", "memory-limit", "timeout", "crash"]
 SideEffectMode = Literal["warn", "block", "off"]
@@ -26,13 +26,13 @@ SideEffectMode = Literal["warn", "block", "off"]
 
 class InitRequest(TypedDict):
     """The first message: module dirs (put in front of ``sys.path``), the project's
-    files, the third-party modules to pre-import, the workspace (reads and listings
-    below it are noted: see Depends)."""
+    files, the workspace (reads and listings below it are noted: see Depends).
+    The zygote then compiles the files and waits for a WarmRequest: its warm
+    imports, before it is ready (the engine may still be reading the project)."""
 
     op: Literal["init"]
     paths: List[str]
     files: List[str]
-    warm: List[str]
     max_children: Optional[int]
     root: str
 
@@ -53,7 +53,8 @@ class ChangedRequest(TypedDict):
 
 
 class WarmRequest(TypedDict):
-    """Pre-import these too; answered by a ``warmed`` event."""
+    """Pre-import these (too); answered by a ``warmed`` event, or by ``ready``
+    when it is the first, after InitRequest."""
 
     op: Literal["warm"]
     modules: List[str]

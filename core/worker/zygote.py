@@ -132,6 +132,7 @@ class Zygote:
         self.imports_to_compile: Dict[str, None] = {}  # those a check imported, not checked
         self.code = CodeCache()
         self.precompiler = Precompiler([])
+        self.early: List[Dict[str, Any]] = []  # requests that came before the warm list
         if use_fork:
             become_subreaper()
         self.baseline = frozenset(_modules)  # the worker's own imports: see warm()
@@ -165,9 +166,13 @@ class Zygote:
         self._set_files(msg.get("files", []))
         if msg.get("max_children"):
             self.max_children = max(1, int(msg["max_children"] or 1))
-        if self.use_fork:  # compiling beside the warm imports, on another core
+        if self.use_fork:  # compiling while the engine still reads the project, and warm
             self.precompiler = Precompiler(sorted(self.project.files, key=_packages_first))
-        self.warm(msg.get("warm", []))
+        warm = self._await_warm()
+        if warm is None:  # the engine went away
+            self._stop()
+            return
+        self.warm(warm)
         if self.use_fork:
             self._collect_compiled(INIT_COMPILE_S)
             self.rss_baseline = self._calibrate()
@@ -185,6 +190,24 @@ class Zygote:
             "sys_path": [p for p in sys.path if isinstance(p, str)],
         }
         send(self.out_fd, ready)
+        early, self.early = self.early, []
+        for message in early:
+            self._handle(message)
+
+    def _await_warm(self) -> Optional[List[str]]:
+        """The warm imports, which follow the init message; anything else that came
+        first (nothing should) is handled once the zygote is ready."""
+        while True:
+            message = self.reader.read_one()
+            if message is None:
+                return None
+            if isinstance(message, dict) and message.get("op") == "warm":
+                modules = message.get("modules")
+                return (
+                    [m for m in modules if isinstance(m, str)] if isinstance(modules, list) else []
+                )
+            if isinstance(message, dict):
+                self.early.append(message)
 
     def _set_files(self, files: List[str]) -> None:
         absolute = frozenset(abspath(f) for f in files)

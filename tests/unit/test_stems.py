@@ -378,3 +378,25 @@ def test_checks_waiting_for_a_stem_that_dies_importing_get_its_verdict(
     finally:
         worker.close()
     assert outcomes == [outcome] * 10
+
+
+def test_a_worker_launched_before_its_warm_list_waits_for_it(workspace: Workspace) -> None:
+    """The engine starts the worker while it still reads the project: the worker
+    compiles meanwhile, and checks asked for before the warm list wait for it."""
+    files = {"m.py": "import colorsys\nX = colorsys.rgb_to_hsv(1, 0, 0)\n"}
+    workspace.write(files)
+    worker = Worker(
+        sys.executable, workspace.root, [workspace.root], {str(workspace.path("m.py"))}, warm=None
+    )
+    try:
+        worker.launch()
+        future = worker.check("m", 30.0, 512, 65536)
+        time.sleep(0.5)
+        assert not future.done()  # no verdict before the warm imports are done
+        worker.set_warm(["colorsys"])
+        result = dict(future.result(60))
+        assert result["outcome"] == "ok"
+        assert result.get("compiled") == []  # compiled while it waited
+        assert worker.warm_report["colorsys"]["ok"]
+    finally:
+        worker.close()
