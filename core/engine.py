@@ -21,6 +21,7 @@ from .filestamp import FileStamp, file_stamp
 from .graph import ImportGraph
 from .history import History, HistoryPoint, Trend, regression_diagnostic
 from .imports import ParsedModule, changed_names, external_top_levels, parse_imports
+from .parse_cache import ParseCache
 from .profile import ModuleProfile, ProfileUnavailable, build_profile
 from .profile_report import write_report
 from .results import CheckReport, ModuleResult, RefreshOutcome
@@ -77,6 +78,9 @@ class Engine:
         self._modules: dict[str, ModuleInfo] = {}
         self._by_file: dict[str, ModuleInfo] = {}
         self._parsed: dict[str, tuple[FileStamp, ParsedModule]] = {}
+        # Parses kept between sessions, by content; each file's key (parse_cache.py).
+        self._parse_cache = ParseCache(self.config.root)
+        self._parse_keys: dict[str, str] = {}
         # A module's top-level names its last change bound differently or removed.
         self._changed_names: dict[str, frozenset[str]] = {}
         self._graph = ImportGraph()
@@ -149,6 +153,8 @@ class Engine:
             parsed: dict[str, ParsedModule] = {}
             changed: list[str] = []
             cache: dict[str, tuple[FileStamp, ParsedModule]] = {}
+            keys = dict(self._parse_keys)
+            parsed_now = 0
             for name, info in modules.items():
                 key = str(info.path)
                 stamp = file_stamp(info.path)
@@ -160,7 +166,12 @@ class Engine:
                         source = info.path.read_bytes()
                     except OSError:
                         source = b""
-                    parsed[name] = parse_imports(info, source)
+                    keys[key] = self._parse_cache.key(info, source)
+                    stored = self._parse_cache.get(keys[key])
+                    if stored is None:
+                        stored = parse_imports(info, source)
+                        parsed_now += 1
+                    parsed[name] = stored
                     if name in before:
                         changed.append(name)
                         self._changed_names[name] = changed_names(
@@ -169,6 +180,11 @@ class Engine:
                         self._graph.forget_observed(name)
                 cache[key] = (stamp, parsed[name])
             self._parsed = cache
+            self._parse_keys = {path: keys[path] for path in cache if path in keys}
+            if parsed_now:
+                self._parse_cache.save(
+                    {self._parse_keys[p]: entry[1] for p, entry in cache.items() if p in keys}
+                )
             self._modules = modules
             self._by_file = {str(m.path): m for m in modules.values()}
             self._graph.set_static(parsed, modules)
@@ -330,6 +346,7 @@ class Engine:
         except OSError:
             source = b""
         parsed = parse_imports(info, source)
+        self._parse_keys[str(info.path)] = self._parse_cache.key(info, source)
         before = self._parsed.get(str(info.path))
         self._changed_names[info.name] = changed_names(before[1] if before else None, parsed)
         self._parsed[str(info.path)] = (file_stamp(info.path), parsed)

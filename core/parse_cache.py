@@ -1,0 +1,102 @@
+"""Each file's parsed imports (core/imports.py), kept between sessions by content.
+
+Parsing is most of a project's discovery (django: about a second for 855
+files), and it depends on nothing but the file's bytes, its module name,
+whether it is a package, and the parser: those make the key, so an entry
+cannot go stale.  One file per workspace in hotmod's cache folder, replaced
+atomically after a scan that parsed something new, holding only the current
+files' entries.  An unreadable or foreign file is ignored: the cost is a parse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import imports
+from .cachedir import workspace_cache_dir
+from .discovery import ModuleInfo
+from .imports import ImportRef, ParsedModule
+
+FILE_NAME = "parsed-imports.json"
+
+
+def _parser_digest() -> str:
+    """Any change to the parser's code is a new cache."""
+    with open(imports.__file__, "rb") as f:
+        return hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+
+
+class ParseCache:
+    def __init__(self, root: Path | str) -> None:
+        self.path = workspace_cache_dir(root) / FILE_NAME
+        self._parser = _parser_digest()
+        self._stored: dict[str, ParsedModule] | None = None
+
+    @staticmethod
+    def key(info: ModuleInfo, source: bytes) -> str:
+        digest = hashlib.blake2b(source, digest_size=16)
+        digest.update(b"\0%s\0%d" % (info.name.encode(), info.is_package))
+        return digest.hexdigest()
+
+    def get(self, key: str) -> ParsedModule | None:
+        if self._stored is None:
+            self._stored = self._load()
+        return self._stored.get(key)
+
+    def save(self, entries: Mapping[str, ParsedModule]) -> None:
+        """Keep exactly ``entries`` (the current files'); best effort."""
+        data = {
+            "parser": self._parser,
+            "entries": {key: _encode(parsed) for key, parsed in entries.items()},
+        }
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".parsed-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(data, f, separators=(",", ":"))
+                os.replace(temp, self.path)  # another server reads the old or the new
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+        self._stored = dict(entries)
+
+    def _load(self) -> dict[str, ParsedModule]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                data = json.load(f)
+            if data.get("parser") != self._parser:
+                return {}
+            return {key: _decode(value) for key, value in data["entries"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+
+
+def _encode(parsed: ParsedModule) -> list[Any]:
+    refs = [
+        [r.target, r.line, r.column, r.end_line, r.end_column, r.conditional, r.in_function,
+         r.maybe_member]
+        for r in parsed.imports
+    ]  # fmt: skip
+    definitions = {name: digest.hex() for name, digest in parsed.definitions.items()}
+    return [refs, parsed.syntax_ok, definitions, sorted(parsed.uses)]
+
+
+def _decode(value: list[Any]) -> ParsedModule:
+    refs, syntax_ok, definitions, uses = value
+    return ParsedModule(
+        tuple(
+            ImportRef(str(t), int(a), int(b), int(c), int(d), bool(e), bool(f), bool(g))
+            for t, a, b, c, d, e, f, g in refs
+        ),
+        bool(syntax_ok),
+        {str(name): bytes.fromhex(digest) for name, digest in definitions.items()},
+        frozenset(str(u) for u in uses),
+    )
