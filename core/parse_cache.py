@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import astuple, fields
 from pathlib import Path
 from typing import Any
 
@@ -79,12 +80,11 @@ class ParseCache:
             return {}
 
 
+_REF_FIELDS = tuple(fields(ImportRef))  # the order a ref is stored in
+
+
 def _encode(parsed: ParsedModule) -> list[Any]:
-    refs = [
-        [r.target, r.line, r.column, r.end_line, r.end_column, r.conditional, r.in_function,
-         r.maybe_member]
-        for r in parsed.imports
-    ]  # fmt: skip
+    refs = [list(astuple(ref)) for ref in parsed.imports]
     definitions = {name: digest.hex() for name, digest in parsed.definitions.items()}
     return [refs, parsed.syntax_ok, definitions, sorted(parsed.uses)]
 
@@ -92,11 +92,15 @@ def _encode(parsed: ParsedModule) -> list[Any]:
 def _decode(value: list[Any]) -> ParsedModule:
     refs, syntax_ok, definitions, uses = value
     return ParsedModule(
-        tuple(
-            ImportRef(str(t), int(a), int(b), int(c), int(d), bool(e), bool(f), bool(g))
-            for t, a, b, c, d, e, f, g in refs
-        ),
+        tuple(_ref(row) for row in refs),
         bool(syntax_ok),
         {str(name): bytes.fromhex(digest) for name, digest in definitions.items()},
         frozenset(str(u) for u in uses),
     )
+
+
+def _ref(row: list[Any]) -> ImportRef:
+    if len(row) != len(_REF_FIELDS):
+        raise ValueError("a reference of another shape")
+    kinds = {"str": str, "int": int, "bool": bool}
+    return ImportRef(*(kinds[str(f.type)](v) for f, v in zip(_REF_FIELDS, row, strict=True)))

@@ -209,6 +209,8 @@ def hotmod_run(prepared: Prepared, stems: bool, saves: int) -> HotmodRun:
     hub = prepared.root / prepared.project.hub
     original = hub.read_bytes()
     stat = hub.stat()
+    # A first session: nothing of an earlier run's cache folder (parses, verdicts).
+    os.environ["HOTMOD_CACHE_DIR"] = tempfile.mkdtemp(dir=os.environ["HOTMOD_CACHE_DIR"])
     with prepared.engine({"HOTMOD_WORKER_STEMS": "1" if stems else "0"}) as engine:
         start = time.perf_counter()
         report = engine.check()
