@@ -123,6 +123,8 @@ class Zygote:
         self.stems: Dict[str, Stem] = {}  # the current stem of a package
         self.stem_of: Dict[int, Stem] = {}  # every stem process, by pid (old ones finishing too)
         self.no_stem: Set[str] = set()  # packages whose import is not exact to fork from
+        # A module's stem key (see _stem_key), until packages, no_stem or loaded change.
+        self._stem_keys: Dict[str, Optional[str]] = {}
         self.subprocesses: Dict[int, Any] = {}  # oneshot checks' Popen objects
         self.max_children = max(1, int(environ.get("HOTMOD_WORKER_JOBS") or 0) or cpu_count() or 1)
         self.warm_report: Dict[str, WarmInfo] = {}
@@ -213,6 +215,7 @@ class Zygote:
         absolute = frozenset(abspath(f) for f in files)
         self.project = self.project._replace(files=absolute)
         self.packages = _package_names(absolute, self.project.paths)
+        self._stem_keys.clear()
         self.code.retain(absolute)
 
     def warm(self, modules: List[str]) -> None:
@@ -320,6 +323,7 @@ class Zygote:
         self.reader = LineReader(in_fd)
         self.queue, self.children, self.spares = [], {}, []
         self.stems, self.stem_of, self.no_stem = {}, {}, set()
+        self._stem_keys.clear()
         self.loaded, self.inherited_ms = loaded, inherited_ms
         self.is_stem = True
         self.inherited = merge_depends(self.inherited, depends)
@@ -414,12 +418,14 @@ class Zygote:
         elif op == "files":
             self._set_files(msg.get("files", []))
             self.no_stem.clear()
+            self._stem_keys.clear()
             self._end_stems(lambda stem: True)
             self._discard_spares()
         elif op == "changed":
             changed = {abspath(f) for f in msg.get("files", [])}
             self._end_stems(lambda stem: bool(stem.files & changed))
             self.no_stem.clear()  # what made a package's import unfit to fork from may be gone
+            self._stem_keys.clear()
         elif op == "warm":
             self._end_stems(lambda stem: True)
             self._discard_spares()
@@ -454,6 +460,8 @@ class Zygote:
         # priority): it no longer takes one of the max_children slots, but
         # a burst must not pile up more than a few of them (their memory).
         # An exclusive check (a retry after the worker died) runs alone.
+        if not self.queue or self._free_slots() <= 0:
+            return  # most turns of the loop: nothing can start
         keys: Dict[str, int] = {}
         for request in self.queue:
             key = self._stem_key(request)
@@ -496,13 +504,19 @@ class Zygote:
             or request.get("trace_memory")
         ):
             return None
-        parts = request["module"].split(".")
+        module = request["module"]
+        if module in self._stem_keys:
+            return self._stem_keys[module]
+        key = None
+        parts = module.split(".")
         for end in range(1, len(parts) + 1):
             name = ".".join(parts[:end])
             if name not in self.loaded:
                 known = name in self.packages and name not in self.no_stem
-                return name if known else None
-        return None
+                key = name if known else None
+                break
+        self._stem_keys[module] = key
+        return key
 
     def _route(self, request: CheckRequest, keys: Dict[str, int]) -> Union[Stem, None]:
         key = self._stem_key(request)
@@ -809,6 +823,7 @@ class Zygote:
         failed = result["outcome"] != "ok"
         if not failed and not stem.serving:  # until its files change: see "changed"
             self.no_stem.add(stem.package)
+            self._stem_keys.clear()
         waiting, stem.waiting = stem.waiting, []
         for request in waiting:
             if failed or request["module"] in stem.loaded:
@@ -846,6 +861,7 @@ class Zygote:
             self._read_stem_events(stem)
         if stem.outstanding:  # it died serving: not to be trusted again
             self.no_stem.add(stem.package)
+            self._stem_keys.clear()
             self.queue[:0] = list(stem.outstanding.values())
             stem.outstanding = {}
         stem.close()
