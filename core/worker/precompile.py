@@ -19,9 +19,10 @@ is not sent (its warning belongs to each check, see codecache.py).
 from __future__ import annotations
 
 from marshal import dumps, loads
-from os import O_RDONLY, close, closerange, fstat, kill, pipe, read, set_blocking, write
+from os import O_NONBLOCK, O_RDONLY, close, closerange, fstat, kill, pipe, read, set_blocking, write
 from os import open as open_fd
 from signal import SIGKILL
+from stat import S_ISREG
 from struct import Struct
 from typing import List, Optional
 from warnings import catch_warnings, simplefilter
@@ -159,11 +160,13 @@ def _compile_all(paths: List[str], out: int) -> None:  # pragma: no cover - in t
 
 def _read(path: str) -> Optional[bytes]:  # pragma: no cover - in the helper
     try:
-        fd = open_fd(path, O_RDONLY)
+        # Not blocking: a FIFO named like a module must not stall the helper.
+        fd = open_fd(path, O_RDONLY | O_NONBLOCK)
     except OSError:
         return None
     try:
-        if fstat(fd).st_size > MAX_FILE_BYTES:
+        info = fstat(fd)
+        if not S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
             return None
         parts: List[bytes] = []
         while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import signal
+import time
 from pathlib import Path
 
 from hotmod.core.worker.codecache import CodeCache
@@ -14,8 +15,10 @@ from ..conftest import Workspace
 
 
 def collect_all(precompiler: Precompiler, code: CodeCache) -> None:
+    deadline = time.monotonic() + 20
     while precompiler.fd is not None:
-        select.select([precompiler.fd], [], [], 10)
+        assert time.monotonic() < deadline, "the helper never finished"
+        select.select([precompiler.fd], [], [], 1)
         precompiler.collect(code)
 
 
@@ -57,3 +60,12 @@ def test_a_helper_that_dies_leaves_the_files_to_the_checks(workspace: Workspace)
     collect_all(precompiler, code)  # ends: no hang on a helper that is gone
     os.waitpid(pid, 0)
     assert all(code.get(p, Path(p).read_bytes()) is not None for p in code.entries)
+
+
+def test_a_fifo_named_like_a_module_does_not_stall_the_helper(workspace: Workspace) -> None:
+    workspace.write({"a.py": "A = 1\n"})
+    fifo = workspace.path("stuck.py")
+    os.mkfifo(fifo)
+    code = CodeCache()
+    collect_all(Precompiler([str(fifo), str(workspace.path("a.py"))]), code)
+    assert list(code.entries) == [str(workspace.path("a.py"))]
