@@ -396,3 +396,26 @@ def test_a_file_saved_again_while_it_is_applied_stays_pending(
         decision = applier.checked()
         assert decision is not None and decision.applied, decision
         assert program.ask("prices.price(10)") == "40"
+
+
+def blocked(program: Program, thread: str, sig: int) -> bool:
+    """Whether ``thread`` of ``program`` blocks ``sig``, from /proc (Linux)."""
+    status = (
+        "[l for l in open('/proc/self/task/%d/status' % "
+        f"[t for t in __import__('threading').enumerate() if {thread}][0].native_id)"
+        " if l.startswith('SigBlk:')][0].split()[1]"
+    )
+    mask = int(program.ask(status).strip("'"), 16)
+    return bool(mask >> (sig - 1) & 1)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
+def test_the_program_not_the_agent_thread_gets_its_signals(start: Callable[..., Program]) -> None:
+    """A Ctrl-C the kernel gave the agent's thread would leave a REPL in its read."""
+    program = start({"shop/prices.py": PRICES})
+    agent = "t.name == 'hotmod-live'"
+    main = "t is __import__('threading').main_thread()"
+    assert blocked(program, agent, signal.SIGINT)
+    assert blocked(program, agent, signal.SIGTERM)
+    assert not blocked(program, agent, signal.SIGSEGV)  # a fault stays the thread's own
+    assert not blocked(program, main, signal.SIGINT)  # the mask was the thread's only
