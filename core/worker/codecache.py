@@ -34,11 +34,8 @@ class CodeCache:
         return None
 
     def add(self, path: str) -> None:
-        """Compile ``path`` as it is now; not kept when that warns or fails.
-
-        A warning at compile time (e.g. SyntaxWarning) is part of what a fresh
-        import prints: such a file is left to compile in every check.
-        """
+        """Compile ``path`` as it is now; not kept when that warns or fails
+        (see compile_cacheable)."""
         try:
             with open(path, "rb") as f:
                 source = f.read()
@@ -50,16 +47,9 @@ class CodeCache:
         self.discard(path)
         if self.size + len(source) > LIMIT_BYTES:
             return
-        with catch_warnings(record=True) as caught:
-            simplefilter("always")
-            try:
-                code = compile(source, path, "exec", dont_inherit=True)
-            except Exception:  # SyntaxError, ValueError (null bytes), ...
-                return
-        if caught:
-            return
-        self.entries[path] = (source, code)
-        self.size += len(source)
+        code = compile_cacheable(source, path)
+        if code is not None:
+            self.put(path, source, code)
 
     def put(self, path: str, source: bytes, code: Any) -> None:
         """``code``, compiled elsewhere from exactly ``source`` (see precompile.py)."""
@@ -77,3 +67,18 @@ class CodeCache:
         keep = set(files)
         for path in [p for p in self.entries if p not in keep]:
             self.discard(path)
+
+
+def compile_cacheable(source: bytes, path: str) -> Optional[Any]:
+    """The code of ``source``, or None when compiling it fails or warns.
+
+    A warning at compile time (e.g. SyntaxWarning) is part of what a fresh
+    import prints: such a file is left to compile in every check.
+    """
+    with catch_warnings(record=True) as caught:
+        simplefilter("always")
+        try:
+            code = compile(source, path, "exec", dont_inherit=True)
+        except Exception:  # SyntaxError, ValueError (null bytes), RecursionError...
+            return None
+    return None if caught else code

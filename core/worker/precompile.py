@@ -19,17 +19,17 @@ is not sent (its warning belongs to each check, see codecache.py).
 from __future__ import annotations
 
 from marshal import dumps, loads
-from os import O_NONBLOCK, O_RDONLY, close, closerange, fstat, kill, pipe, read, set_blocking, write
+from os import O_NONBLOCK, O_RDONLY, close, closerange, fstat, kill, pipe, read, set_blocking
 from os import open as open_fd
 from signal import SIGKILL
 from stat import S_ISREG
 from struct import Struct
 from typing import List, Optional
-from warnings import catch_warnings, simplefilter
 
-from .codecache import LIMIT_BYTES, CodeCache
+from .codecache import LIMIT_BYTES, CodeCache, compile_cacheable
 from .procs import close_quietly
 from .safe import private_builtins
+from .wire import write_all
 
 private_builtins(globals())
 
@@ -68,10 +68,6 @@ class Precompiler:
         close(write_end)
         set_blocking(read_end, False)
         self.fd, self.pid = read_end, pid
-
-    @property
-    def running(self) -> bool:
-        return self.fd is not None
 
     def collect(self, code: CodeCache) -> None:
         """Take what the helper has sent so far into ``code``; close at its end."""
@@ -141,20 +137,12 @@ def _compile_all(paths: List[str], out: int) -> None:  # pragma: no cover - in t
         source = _read(path)
         if source is None or sent + len(source) > LIMIT_BYTES:
             continue
-        with catch_warnings(record=True) as caught:
-            simplefilter("always")
-            try:
-                code = compile(source, path, "exec", dont_inherit=True)
-            except Exception:  # SyntaxError, ValueError (null bytes), RecursionError...
-                continue
-        if caught:
+        code = compile_cacheable(source, path)
+        if code is None:
             continue
         encoded = path.encode("utf-8", "surrogateescape")
         data = dumps(code)
-        frame = _HEADER.pack(len(encoded), len(source), len(data)) + encoded + source + data
-        view = memoryview(frame)
-        while view:
-            view = view[write(out, view) :]
+        write_all(out, _HEADER.pack(len(encoded), len(source), len(data)) + encoded + source + data)
         sent += len(source)
 
 
