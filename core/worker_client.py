@@ -222,8 +222,7 @@ class Worker:
             if self._warm and not self._ready.is_set():
                 log.warning("worker warm-up timed out; starting without pre-imports")
                 self._warm = []
-                self._launch_locked()
-                self._wait_ready_locked()
+                self._start_locked()
                 return
             detail = f":\n{tail}" if tail else ""
             raise WorkerError(f"the worker did not start with {exe}{detail}")

@@ -417,15 +417,13 @@ class Zygote:
             send(self.out_fd, {"event": "pong", "seq": msg.get("seq")})
         elif op == "files":
             self._set_files(msg.get("files", []))
-            self.no_stem.clear()
-            self._stem_keys.clear()
+            self._fit_again()
             self._end_stems(lambda stem: True)
             self._discard_spares()
         elif op == "changed":
             changed = {abspath(f) for f in msg.get("files", [])}
             self._end_stems(lambda stem: bool(stem.files & changed))
-            self.no_stem.clear()  # what made a package's import unfit to fork from may be gone
-            self._stem_keys.clear()
+            self._fit_again()
         elif op == "warm":
             self._end_stems(lambda stem: True)
             self._discard_spares()
@@ -517,6 +515,16 @@ class Zygote:
                 break
         self._stem_keys[module] = key
         return key
+
+    def _unfit(self, package: str) -> None:
+        """Checks of ``package``'s modules no longer fork from a stem of it."""
+        self.no_stem.add(package)
+        self._stem_keys.clear()
+
+    def _fit_again(self) -> None:
+        """What made packages unfit to fork from may be gone (files changed)."""
+        self.no_stem.clear()
+        self._stem_keys.clear()
 
     def _route(self, request: CheckRequest, keys: Dict[str, int]) -> Union[Stem, None]:
         key = self._stem_key(request)
@@ -822,8 +830,7 @@ class Zygote:
         stem.running.deadline = float("inf")  # it serves now, for as long as it is asked
         failed = result["outcome"] != "ok"
         if not failed and not stem.serving:  # until its files change: see "changed"
-            self.no_stem.add(stem.package)
-            self._stem_keys.clear()
+            self._unfit(stem.package)
         waiting, stem.waiting = stem.waiting, []
         for request in waiting:
             if failed or request["module"] in stem.loaded:
@@ -860,8 +867,7 @@ class Zygote:
         if stem.events_r is not None:
             self._read_stem_events(stem)
         if stem.outstanding:  # it died serving: not to be trusted again
-            self.no_stem.add(stem.package)
-            self._stem_keys.clear()
+            self._unfit(stem.package)
             self.queue[:0] = list(stem.outstanding.values())
             stem.outstanding = {}
         stem.close()
