@@ -181,10 +181,11 @@ class Engine:
                 cache[key] = (stamp, parsed[name])
             self._parsed = cache
             self._parse_keys = {path: keys[path] for path in cache if path in keys}
-            if parsed_now:
-                self._parse_cache.save(
-                    {self._parse_keys[p]: entry[1] for p, entry in cache.items() if p in keys}
-                )
+            to_keep = (
+                {self._parse_keys[p]: entry[1] for p, entry in cache.items() if p in keys}
+                if parsed_now
+                else None
+            )
             self._modules = modules
             self._by_file = {str(m.path): m for m in modules.values()}
             self._graph.set_static(parsed, modules)
@@ -196,6 +197,8 @@ class Engine:
             if self._worker is not None:
                 self._worker.changed(str(modules[name].path) for name in changed)
                 self._worker.update(self._by_file, self._warm_list())
+        if to_keep is not None:  # written outside the lock: checks need not wait for it
+            self._parse_cache.save(to_keep)
         self._stats.record_scan((time.perf_counter() - start) * 1000.0)
         return ScanDelta(
             added=tuple(sorted(set(modules) - set(before))),
