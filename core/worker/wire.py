@@ -117,6 +117,10 @@ class LineReader:
         if not chunk:
             return None
         self.buffer += chunk
+        return self.buffered()
+
+    def buffered(self) -> List[Any]:
+        """The complete messages already read (``read_one`` reads ahead of its line)."""
         messages = []
         while b"\n" in self.buffer:
             line, self.buffer = self.buffer.split(b"\n", 1)

@@ -198,18 +198,42 @@ class Zygote:
 
     def _await_warm(self) -> Optional[List[str]]:
         """The warm imports, which follow the init message; anything else that came
-        first (nothing should) is handled once the zygote is ready."""
-        while True:
-            message = self.reader.read_one()
-            if message is None:
-                return None
-            if isinstance(message, dict) and message.get("op") == "warm":
-                modules = message.get("modules")
-                return (
-                    [m for m in modules if isinstance(m, str)] if isinstance(modules, list) else []
-                )
-            if isinstance(message, dict):
-                self.early.append(message)
+        first or with it (checks, on a cold start) is handled once the zygote is ready.
+
+        The precompiler's output is taken meanwhile: the engine sends the warm
+        list once it has parsed the project (seconds, on a large one), and a
+        helper whose pipe is full stops compiling until it is read.
+        """
+        warm: Optional[List[str]] = None
+        messages = self.reader.buffered()  # what came with the init message
+        while warm is None:
+            if not messages:
+                fds = [self.in_fd]
+                if self.precompiler.fd is not None:
+                    fds.append(self.precompiler.fd)
+                try:
+                    ready = select(fds, [], [])[0]
+                except InterruptedError:
+                    continue
+                if self.precompiler.fd is not None and self.precompiler.fd in ready:
+                    self.precompiler.collect(self.code)
+                if self.in_fd not in ready:
+                    continue
+                read = self.reader.read_available()
+                if read is None:
+                    return None
+                messages = read
+            for message in messages:
+                if not isinstance(message, dict):
+                    continue
+                if warm is None and message.get("op") == "warm":
+                    modules = message.get("modules")
+                    listed = modules if isinstance(modules, list) else []
+                    warm = [m for m in listed if isinstance(m, str)]
+                else:
+                    self.early.append(message)
+            messages = []
+        return warm
 
     def _set_files(self, files: List[str]) -> None:
         absolute = frozenset(abspath(f) for f in files)

@@ -400,3 +400,33 @@ def test_a_worker_launched_before_its_warm_list_waits_for_it(workspace: Workspac
         assert worker.warm_report["colorsys"]["ok"]
     finally:
         worker.close()
+
+
+def test_the_project_is_compiled_while_the_worker_waits_for_its_warm_list(
+    workspace: Workspace,
+) -> None:
+    """A large project is parsed for seconds before the warm list comes: the helper
+    keeps compiling meanwhile (networkx's cold check stalled 0.5 s on it, then left
+    files to its first checks), instead of waiting until its pipe is read."""
+    # ~0.9 s of compiling, each file's frame larger than a pipe's buffer.
+    body = "".join(f"v{i} = [{i}, 's{i}', {{'k': {i}}}]\n" for i in range(3000))
+    files = {f"big{i}.py": body for i in range(16)}
+    files["top.py"] = "".join(f"import big{i}\n" for i in range(16))
+    workspace.write(files)
+    worker = Worker(
+        sys.executable,
+        workspace.root,
+        [workspace.root],
+        {str(workspace.path(name)) for name in files},
+        warm=None,
+    )
+    try:
+        worker.launch()
+        future = worker.check("top", 30.0, 512, 65536)
+        time.sleep(4.0)  # the engine parsing a large project
+        worker.set_warm([])
+        result = dict(future.result(60))
+    finally:
+        worker.close()
+    assert result["outcome"] == "ok"
+    assert result.get("compiled") == []
