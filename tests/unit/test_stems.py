@@ -6,6 +6,7 @@ code must run once per batch of checks instead of once per module.
 
 from __future__ import annotations
 
+import os
 import sys
 import textwrap
 import time
@@ -430,3 +431,26 @@ def test_the_project_is_compiled_while_the_worker_waits_for_its_warm_list(
         worker.close()
     assert result["outcome"] == "ok"
     assert result.get("compiled") == []
+
+
+def test_checks_that_came_with_the_warm_list_are_served_once_ready() -> None:
+    """The init line, the warm list and the first checks can come in one read: the
+    checks after the warm list are queued, not left unread until the next message."""
+    from hotmod.core.worker.zygote import Zygote
+
+    request_r, request_w = os.pipe()
+    reply_r, reply_w = os.pipe()
+    try:
+        zygote = Zygote(request_r, reply_w, use_fork=False)
+        os.write(
+            request_w,
+            b'{"op": "init", "paths": [], "files": []}\n'
+            b'{"op": "warm", "modules": ["json"]}\n'
+            b'{"op": "check", "id": 1, "module": "m"}\n',
+        )
+        assert zygote.reader.read_one()["op"] == "init"
+        assert zygote._await_warm() == ["json"]
+        assert [(m["op"], m["module"]) for m in zygote.early] == [("check", "m")]
+    finally:
+        for fd in (request_r, request_w, reply_r, reply_w):
+            os.close(fd)
