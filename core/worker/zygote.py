@@ -449,9 +449,11 @@ class Zygote:
             self._end_stems(lambda stem: bool(stem.files & changed))
             self._fit_again()
         elif op == "warm":
-            self._end_stems(lambda stem: True)
-            self._discard_spares()
+            loaded = set(_modules)
             self.warm(msg.get("modules", []))
+            if set(_modules) != loaded:  # else (e.g. not installed) stems and spares are as new
+                self._end_stems(lambda stem: True)
+                self._discard_spares()
             send(self.out_fd, {"event": "warmed", "warm": self.warm_report})
         elif op == "cancel":
             ids = set(msg.get("ids", []))
