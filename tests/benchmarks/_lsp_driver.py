@@ -134,6 +134,8 @@ class LspSession:
         self.initialized_at = 0.0  # time.perf_counter() when `initialized` was sent
         self.init_ms = 0.0
         self.full_check_s = 0.0
+        # CPU seconds of the whole machine during the full check: (user, kernel).
+        self.full_check_cpu = (0.0, 0.0)
         self.server_pid = 0
         self.log: list[str] = []  # the server's last stderr lines
         self._drain: asyncio.Task[None] | None = None
@@ -180,9 +182,15 @@ class LspSession:
         )
         self.init_ms = (time.perf_counter() - start) * 1000
         start = self.initialized_at = time.perf_counter()
+        before = psutil.cpu_times()
         self.client.initialized(types.InitializedParams())
         await self.until_idle(idle_timeout)
         self.full_check_s = time.perf_counter() - start
+        after = psutil.cpu_times()
+        self.full_check_cpu = (
+            after.user + after.nice - before.user - before.nice,
+            after.system - before.system,
+        )
 
     async def _read_log(self, stream: asyncio.StreamReader) -> None:
         while line := await stream.readline():

@@ -519,6 +519,7 @@ class Size:
     hub_dependents: int = 0
     init_ms: list[float] = field(default_factory=list)
     full_check_s: list[float] = field(default_factory=list)
+    full_check_cpu: list[tuple[float, float]] = field(default_factory=list)  # user, kernel
     server_idle: list[float] = field(default_factory=list)
     worker_idle: list[float] = field(default_factory=list)
     server_after: float = 0.0
@@ -584,6 +585,7 @@ async def measure(args: argparse.Namespace, modules: int, env: dict[str, str]) -
             async with LspSession(root, env) as lsp:
                 size.init_ms.append(lsp.init_ms)
                 size.full_check_s.append(lsp.full_check_s)
+                size.full_check_cpu.append(lsp.full_check_cpu)
                 await asyncio.sleep(1.0)
                 size.server_idle.append(lsp.server_rss_mb())
                 size.worker_idle.append(lsp.worker_rss_mb())
@@ -692,6 +694,14 @@ def report(sizes: list[Size], args: argparse.Namespace) -> None:
         row(
             "  full check / floor",
             [f"{median(s.full_check_s) * 1000 / (s.code_all_ms / CORES):.1f}x" for s in sizes],
+        ),
+        row(
+            "  CPU of the full check (the whole machine), s",
+            [f"{median([u + k for u, k in s.full_check_cpu]):.2f}" for s in sizes],
+        ),
+        row(
+            "  of it in the kernel (fork, copy-on-write faults, exit)",
+            [f"{median([k / (u + k) for u, k in s.full_check_cpu]):.0%}" for s in sizes],
         ),
         row(
             "floor: project code of a hub save's checks / cores, ms",
