@@ -208,17 +208,13 @@ class Zygote:
         messages = self.reader.buffered()  # what came with the init message
         while warm is None:
             if not messages:
-                fds = [self.in_fd]
-                if self.precompiler.fd is not None:
-                    fds.append(self.precompiler.fd)
-                try:
-                    ready = select(fds, [], [])[0]
-                except InterruptedError:
-                    continue
-                if self.precompiler.fd is not None and self.precompiler.fd in ready:
-                    self.precompiler.collect(self.code)
-                if self.in_fd not in ready:
-                    continue
+                helper = self.precompiler.fd
+                if helper is not None:  # else a blocking read (no fork: no helper either)
+                    ready = select([self.in_fd, helper], [], [])[0]
+                    if helper in ready:
+                        self.precompiler.collect(self.code)
+                    if self.in_fd not in ready:
+                        continue
                 read = self.reader.read_available()
                 if read is None:
                     return None
