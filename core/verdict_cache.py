@@ -31,7 +31,6 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from hashlib import blake2b
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from .config import Config
 from .results import Code, ModuleResult
 from .serialize import from_plain, to_jsonable
 from .sqlite_store import SqliteStore
+from .worker.codecache import digest  # the worker's, for the files the engine reads itself
 from .worker.protocol import PROTOCOL_VERSION, Depends
 
 SCHEMA_VERSION = 1
@@ -72,11 +72,6 @@ CREATE TABLE IF NOT EXISTS verdicts (
 CREATE INDEX IF NOT EXISTS verdicts_by_time ON verdicts (at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-
-
-def digest(data: bytes) -> str:
-    """The worker's digest (worker/child.py), for the files the engine reads itself."""
-    return blake2b(data, digest_size=16).hexdigest()
 
 
 def environment_key(config: Config, sys_path: Sequence[str], environ: Mapping[str, str]) -> str:

@@ -41,20 +41,6 @@ from .protocol import CheckRequest, ChildReport, MemoryInfo, ModuleTiming
 from .safe import private_builtins
 from .wire import encode
 
-try:
-    from hashlib import blake2b
-
-    def digest(data: bytes) -> str:
-        """A short digest of a file's bytes: the verdict cache's notion of "unchanged"."""
-        return blake2b(data, digest_size=16).hexdigest()
-
-except ImportError:  # pragma: no cover - a Python built without hashlib
-    from zlib import crc32
-
-    def digest(data: bytes) -> str:
-        return "crc32:%08x:%d" % (crc32(data), len(data))
-
-
 private_builtins(globals())
 
 try:
@@ -138,8 +124,7 @@ def _loader_class(recorder: Recorder, code_cache: CodeCache) -> type:
         def get_code(self, fullname: str) -> Any:
             path = self.get_filename(fullname)
             source = self.get_data(path)
-            recorder.sources[path] = digest(source)
-            code = code_cache.get(path, source)
+            code, recorder.sources[path] = code_cache.lookup(path, source)
             if code is not None:
                 return code
             recorder.compiled.append(path)

@@ -15,6 +15,20 @@ from warnings import catch_warnings, simplefilter
 
 from .safe import private_builtins
 
+try:
+    from hashlib import blake2b
+
+    def digest(data: bytes) -> str:
+        """A short digest of a file's bytes: the verdict cache's notion of "unchanged"."""
+        return blake2b(data, digest_size=16).hexdigest()
+
+except ImportError:  # pragma: no cover - a Python built without hashlib
+    from zlib import crc32
+
+    def digest(data: bytes) -> str:
+        return "crc32:%08x:%d" % (crc32(data), len(data))
+
+
 private_builtins(globals())
 
 # Code objects take about 3.5x their source; beyond this much source, files
@@ -24,14 +38,20 @@ LIMIT_BYTES = 8 * 1024 * 1024
 
 class CodeCache:
     def __init__(self) -> None:
-        self.entries: Dict[str, Tuple[bytes, Any]] = {}  # path -> (source bytes, code object)
+        # path -> (source bytes, code object, digest of the bytes)
+        self.entries: Dict[str, Tuple[bytes, Any, str]] = {}
         self.size = 0
 
     def get(self, path: str, source: bytes) -> Optional[Any]:
+        return self.lookup(path, source)[0]
+
+    def lookup(self, path: str, source: bytes) -> Tuple[Optional[Any], str]:
+        """The code compiled from exactly ``source`` (or None), and the bytes'
+        digest: hashed here once, not in every check that runs the file."""
         entry = self.entries.get(path)
         if entry is not None and entry[0] == source:
-            return entry[1]
-        return None
+            return entry[1], entry[2]
+        return None, digest(source)
 
     def add(self, path: str) -> None:
         """Compile ``path`` as it is now; not kept when that warns or fails
@@ -55,7 +75,7 @@ class CodeCache:
         """``code``, compiled elsewhere from exactly ``source`` (see precompile.py)."""
         self.discard(path)
         if self.size + len(source) <= LIMIT_BYTES:
-            self.entries[path] = (source, code)
+            self.entries[path] = (source, code, digest(source))
             self.size += len(source)
 
     def discard(self, path: str) -> None:

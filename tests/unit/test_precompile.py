@@ -69,3 +69,18 @@ def test_a_fifo_named_like_a_module_does_not_stall_the_helper(workspace: Workspa
     code = CodeCache()
     collect_all(Precompiler([str(fifo), str(workspace.path("a.py"))]), code)
     assert list(code.entries) == [str(workspace.path("a.py"))]
+
+
+def test_the_cache_gives_the_digest_of_the_bytes_a_check_runs() -> None:
+    """Checks report each executed file's digest (the verdict cache's key): for a
+    cached file it is the one hashed once in the zygote, the same as hashing it."""
+    from hotmod.core.verdict_cache import digest
+
+    code = CodeCache()
+    source = b"X = 1\n"
+    compiled = compile(source, "/p/m.py", "exec")
+    code.put("/p/m.py", source, compiled)
+    assert code.lookup("/p/m.py", source) == (compiled, digest(source))
+    edited = b"X = 2\n"
+    assert code.lookup("/p/m.py", edited) == (None, digest(edited))
+    assert digest(edited) != digest(source)
