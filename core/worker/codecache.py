@@ -43,7 +43,8 @@ class CodeCache:
         self.size = 0
 
     def get(self, path: str, source: bytes) -> Optional[Any]:
-        return self.lookup(path, source)[0]
+        entry = self.entries.get(path)
+        return entry[1] if entry is not None and entry[0] == source else None
 
     def lookup(self, path: str, source: bytes) -> Tuple[Optional[Any], str]:
         """The code compiled from exactly ``source`` (or None), and the bytes'
