@@ -75,7 +75,8 @@ class Config:
         default_factory=dict,
     )
     import_timeout_s: float = setting(
-        number(above=0, unit="seconds"),
+        # A day: longer is no timeout at all, and no timer takes infinity.
+        number(above=0, at_most=86400, unit="seconds"),
         "Seconds one module's import may take before it is stopped and reported as a `timeout`.",
         default=10.0,
     )

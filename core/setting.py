@@ -28,6 +28,7 @@ class Rule:
     above: float | None = None  # exclusive lower bound
     at_least: float | None = None  # inclusive lower bound
     choices: tuple[str, ...] = ()
+    at_most: float | None = None  # inclusive upper bound
 
     def accepts(self, value: object) -> bool:
         if isinstance(value, bool):  # a bool is an int to Python, never a number here
@@ -37,6 +38,8 @@ class Rule:
                 return False
             if self.above is not None and not value > self.above:
                 return False
+            if self.at_most is not None and not value <= self.at_most:
+                return False  # also infinity: no timer takes it
             return self.at_least is None or value >= self.at_least
         if self.kind == "string":
             return isinstance(value, str) and (not self.choices or value in self.choices)
@@ -49,7 +52,14 @@ class Rule:
         return False
 
 
-def _bounded(kind: str, noun: str, above: float | None, at_least: float | None, unit: str) -> Rule:
+def _bounded(
+    kind: str,
+    noun: str,
+    above: float | None,
+    at_least: float | None,
+    unit: str,
+    at_most: float | None = None,
+) -> Rule:
     if above == 0:
         expected = f"a positive {noun}"
     elif at_least == 0:
@@ -60,12 +70,21 @@ def _bounded(kind: str, noun: str, above: float | None, at_least: float | None, 
         expected = f"a {noun} of at least {_number(at_least)}"
     else:
         expected = f"a {noun}"
-    return Rule(kind, expected + (f" of {unit}" if unit else ""), above, at_least)
+    expected += f" of {unit}" if unit else ""
+    if at_most is not None:
+        expected += f", at most {_number(at_most)}"
+    return Rule(kind, expected, above, at_least, at_most=at_most)
 
 
-def number(*, above: float | None = None, at_least: float | None = None, unit: str = "") -> Rule:
-    """An int or float (never a bool), bounded below when asked."""
-    return _bounded("number", "number", above, at_least, unit)
+def number(
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    at_most: float | None = None,
+    unit: str = "",
+) -> Rule:
+    """An int or float (never a bool), bounded when asked."""
+    return _bounded("number", "number", above, at_least, unit, at_most)
 
 
 def whole_number(

@@ -30,11 +30,12 @@ def _marker(name: str) -> str:
 
 
 def _bound(rule: Rule) -> str:
+    upper = f", ≤ {_number(rule.at_most)}" if rule.at_most is not None else ""
     if rule.above is not None:
-        return f" > {_number(rule.above)}"
+        return f" > {_number(rule.above)}{upper}"
     if rule.at_least is not None:
-        return f" ≥ {_number(rule.at_least)}"
-    return ""
+        return f" ≥ {_number(rule.at_least)}{upper}"
+    return f" ≤ {_number(rule.at_most)}" if rule.at_most is not None else ""
 
 
 def _number(value: float) -> str:

@@ -274,3 +274,12 @@ def test_a_workspace_folder_moves_to_the_project_root_only_when_it_is_a_package(
     assert workspace_root(ws.path("shop")) == ws.root
     assert workspace_root(ws.path("tools")) == ws.path("tools")  # opened on purpose
     assert workspace_root(ws.root) == ws.root
+
+
+def test_an_import_timeout_no_timer_can_take_is_refused_with_the_rule(workspace: Workspace) -> None:
+    """Found by fuzzing the editor's settings: 20182304410 s reached a thread's wait
+    and failed the whole check with an OverflowError; inf would too."""
+    for value in ("20182304410", "inf"):
+        workspace.write({"pyproject.toml": f"[tool.hotmod]\nimport_timeout_s = {value}\n"})
+        with pytest.raises(ConfigError, match="at most 86400"):
+            load_config(workspace.root)

@@ -113,6 +113,8 @@ def expected_property(each: Setting) -> dict[str, Any]:
         prop["minimum"] = int(rule.above) + 1
     elif rule.above is not None:
         prop["exclusiveMinimum"] = rule.above
+    if rule.at_most is not None:
+        prop["maximum"] = rule.at_most
     description = each.description
     if engine:
         word = "`null`" if unset is None else "Empty"
@@ -151,7 +153,7 @@ def test_the_vscode_manifest_declares_each_setting_as_its_declaration_says(
         f"{name}: markdownDescription should start with:\n{description}"
     )
     assert {k: prop.get(k) for k in expected} == expected
-    assert not {"minimum", "exclusiveMinimum", "enum"} - expected.keys() & prop.keys()
+    assert not {"minimum", "exclusiveMinimum", "maximum", "enum"} - expected.keys() & prop.keys()
 
 
 def test_the_manifests_server_category_is_exactly_the_declared_settings() -> None:
