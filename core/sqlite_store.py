@@ -32,6 +32,7 @@ R = TypeVar("R")
 BUSY_TIMEOUT_MS = 2000
 BATCH_WAIT_S = 0.05  # collect items this long after the first one, then write them at once
 RETRY_S = 5.0  # a locked or unwritable database is tried again after this long
+CLOSE_RETRY_S = 3.0  # and when closing, for this long (within close()'s wait)
 MAX_PENDING = 20_000  # items kept in memory while the database cannot be written
 
 
@@ -125,11 +126,23 @@ class SqliteStore(Generic[T]):
             pending.extend(x for x in batch if x is not None and not isinstance(x, threading.Event))
             if pending and self._write(pending):
                 pending = []
+            if not running and pending:
+                pending = self._last_tries(pending)
             del pending[:-MAX_PENDING]
             for x in batch:
                 if isinstance(x, threading.Event):
                     x.set()
         self._drop_connection()
+
+    def _last_tries(self, pending: list[T]) -> list[T]:
+        """Closing: another process (a second server) may hold the lock beyond the
+        busy timeout; what is queued is tried again until ``CLOSE_RETRY_S``."""
+        deadline = time.monotonic() + CLOSE_RETRY_S
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            if self._write(pending):
+                return []
+        return pending
 
     def _write(self, items: list[T]) -> bool:
         def write(conn: sqlite3.Connection) -> bool:

@@ -335,3 +335,27 @@ def test_the_html_report_runs_in_a_browser_without_errors(
         timeout=120,
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_a_history_closed_while_another_process_holds_the_lock_still_writes(
+    tmp_path: Path,
+) -> None:
+    """Closing writes what is queued even when another server holds the database
+    longer than the busy timeout: nothing observed is lost at shutdown."""
+    path = tmp_path / "history.sqlite3"
+    history = History(tmp_path, path=path, keep=150)
+    history.observe(_result("early", 1.0), 1.5, 10)
+    assert history.flush()  # the database exists, in WAL mode
+    locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    locker.execute("BEGIN IMMEDIATE")  # a writer that keeps the lock for a while
+    history.observe(_result("late", 2.0), 1.5, 10)
+    release = threading.Timer(
+        sqlite_store.BUSY_TIMEOUT_MS / 1000 + 0.5, lambda: locker.execute("COMMIT")
+    )
+    release.start()
+    try:
+        history.close()
+    finally:
+        release.join()
+        locker.close()
+    assert len(History(tmp_path, path=path).series("late", 10)) == 1
