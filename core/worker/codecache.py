@@ -43,16 +43,19 @@ class CodeCache:
         self.size = 0
 
     def get(self, path: str, source: bytes) -> Optional[Any]:
-        entry = self.entries.get(path)
-        return entry[1] if entry is not None and entry[0] == source else None
+        entry = self._matching(path, source)
+        return entry[1] if entry is not None else None
 
     def lookup(self, path: str, source: bytes) -> Tuple[Optional[Any], str]:
         """The code compiled from exactly ``source`` (or None), and the bytes'
         digest: hashed here once, not in every check that runs the file."""
+        entry = self._matching(path, source)
+        return (entry[1], entry[2]) if entry is not None else (None, digest(source))
+
+    def _matching(self, path: str, source: bytes) -> Optional[Tuple[bytes, Any, str]]:
+        """``path``'s entry if it was compiled from exactly these bytes."""
         entry = self.entries.get(path)
-        if entry is not None and entry[0] == source:
-            return entry[1], entry[2]
-        return None, digest(source)
+        return entry if entry is not None and entry[0] == source else None
 
     def add(self, path: str) -> None:
         """Compile ``path`` as it is now; not kept when that warns or fails
