@@ -30,12 +30,14 @@ def _marker(name: str) -> str:
 
 
 def _bound(rule: Rule) -> str:
-    upper = f", ≤ {_number(rule.at_most)}" if rule.at_most is not None else ""
+    bounds = []
     if rule.above is not None:
-        return f" > {_number(rule.above)}{upper}"
-    if rule.at_least is not None:
-        return f" ≥ {_number(rule.at_least)}{upper}"
-    return f" ≤ {_number(rule.at_most)}" if rule.at_most is not None else ""
+        bounds.append(f"> {_number(rule.above)}")
+    elif rule.at_least is not None:
+        bounds.append(f"≥ {_number(rule.at_least)}")
+    if rule.at_most is not None:
+        bounds.append(f"≤ {_number(rule.at_most)}")
+    return " " + ", ".join(bounds) if bounds else ""
 
 
 def _number(value: float) -> str:

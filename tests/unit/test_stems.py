@@ -451,6 +451,8 @@ def test_checks_that_came_with_the_warm_list_are_served_once_ready() -> None:
         assert zygote.reader.read_one()["op"] == "init"
         assert zygote._await_warm() == ["json"]
         assert [(m["op"], m["module"]) for m in zygote.early] == [("check", "m")]
+        os.close(zygote.wake_r)
+        os.close(zygote.wake_w)
     finally:
         for fd in (request_r, request_w, reply_r, reply_w):
             os.close(fd)
