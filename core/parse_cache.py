@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import astuple, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,8 @@ class ParseCache:
             fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".parsed-", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(data, f, separators=(",", ":"))
+                    # dumps, not dump: dump streams through the pure-Python encoder.
+                    f.write(json.dumps(data, separators=(",", ":")))
                 os.replace(temp, self.path)  # another server reads the old or the new
             except OSError:
                 with contextlib.suppress(OSError):
@@ -81,10 +82,12 @@ class ParseCache:
 
 
 _REF_FIELDS = tuple(fields(ImportRef))  # the order a ref is stored in
+_REF_NAMES = tuple(f.name for f in _REF_FIELDS)
 
 
 def _encode(parsed: ParsedModule) -> list[Any]:
-    refs = [list(astuple(ref)) for ref in parsed.imports]
+    # A ref's fields are all str, int or bool: read them, no deep copy (astuple's) needed.
+    refs = [[getattr(ref, name) for name in _REF_NAMES] for ref in parsed.imports]
     definitions = {name: digest.hex() for name, digest in parsed.definitions.items()}
     return [refs, parsed.syntax_ok, definitions, sorted(parsed.uses)]
 
@@ -99,8 +102,13 @@ def _decode(value: list[Any]) -> ParsedModule:
     )
 
 
+# Each field's type, which a stored value is converted to (a corrupt file must not pass).
+_REF_KINDS: tuple[type, ...] = tuple(
+    {"str": str, "int": int, "bool": bool}[str(f.type)] for f in _REF_FIELDS
+)
+
+
 def _ref(row: list[Any]) -> ImportRef:
-    if len(row) != len(_REF_FIELDS):
+    if len(row) != len(_REF_KINDS):
         raise ValueError("a reference of another shape")
-    kinds = {"str": str, "int": int, "bool": bool}
-    return ImportRef(*(kinds[str(f.type)](v) for f, v in zip(_REF_FIELDS, row, strict=True)))
+    return ImportRef(*[kind(value) for kind, value in zip(_REF_KINDS, row, strict=True)])
