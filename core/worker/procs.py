@@ -5,9 +5,9 @@ forks is killed with it.  The child must not *lead* that group, though: a
 group leader cannot call ``os.setsid()`` (EPERM), which a fresh
 ``python -c "import m"`` started by a program may.  So every group is led by
 an *anchor*, a tiny process that only waits; the check child joins the
-anchor's group.  Anchors are forked by a *factory*, itself forked from the
-zygote before the warm imports, while the process is still small: a fork of
-the warm zygote costs milliseconds, a fork of the factory a fraction of one.
+anchor's group.  Anchors are forked by a *factory*, a fresh interpreter of
+its own (anchor_factory.py): a fork of the warm zygote, or of a stem, costs
+milliseconds, a fork of the factory a fraction of one.
 
 A check that leaves its group (``setsid``, ``setpgrp``) is killed by its own
 group id as well, and on Linux the zygote is a child subreaper: whatever a
@@ -18,9 +18,9 @@ killed as a stray.
 from __future__ import annotations
 
 from os import (
-    WNOHANG,
-    _exit,
     close,
+    closerange,
+    execv,
     fork,
     getpgid,
     getpid,
@@ -29,37 +29,48 @@ from os import (
     listdir,
     pipe,
     read,
-    setpgid,
-    waitpid,
-    write,
+    set_inheritable,
 )
+from os.path import join
 from select import select
-from signal import SIG_DFL, SIGCHLD, SIGKILL
-from signal import signal as set_signal
-from sys import platform
-from typing import List, Optional, Sequence
+from signal import SIGKILL
+from sys import executable, platform
+from typing import List, Optional
 
+from .anchor_factory import serve as serve_anchors
+from .launch import PACKAGE_DIR
 from .safe import private_builtins
+from .wire import write_all
 
 private_builtins(globals())
 
 # Anchors kept coming ahead of a burst of checks (one per check).
 AHEAD = 3
+FACTORY = join(PACKAGE_DIR, "anchor_factory.py")
 
 
 class Anchors:
     """Process groups for checks, each led by an anchor process (see the module doc)."""
 
-    def __init__(self, close_in_factory: Sequence[int]) -> None:
+    def __init__(self) -> None:
         self.pool: List[int] = []
         self.pid: Optional[int] = None
         request_r, request_w = pipe()
         reply_r, reply_w = pipe()
         pid = fork()
-        if pid == 0:  # pragma: no cover - the factory
-            for fd in (*close_in_factory, request_w, reply_r):
-                _close(fd)
-            _factory(request_r, reply_w)
+        if pid == 0:  # pragma: no cover - becomes the factory
+            # Nothing of this process's but the two pipes (whoever waits for the
+            # end of another pipe must not wait for the factory too).
+            low, high = sorted((request_r, reply_w))
+            closerange(3, low)
+            closerange(low + 1, high)
+            closerange(high + 1, 1 << 16)
+            try:
+                set_inheritable(request_r, True)
+                set_inheritable(reply_w, True)
+                execv(executable, [executable, "-I", "-S", FACTORY, str(request_r), str(reply_w)])
+            except (OSError, ValueError):  # no interpreter to start: serve from this fork
+                serve_anchors(request_r, reply_w)
         close(request_r)
         close(reply_w)
         self.pid, self.request, self.reply = pid, request_w, reply_r
@@ -96,7 +107,7 @@ class Anchors:
         if count <= 0 or self.pid is None:
             return
         try:
-            _write_all(self.request, b"a" * count)
+            write_all(self.request, b"a" * count)
             self._asked += count
         except OSError:
             self.pid = None  # checks lead their own groups from now on
@@ -131,52 +142,6 @@ class Anchors:
         self.pool = []
         _close(self.request)  # EOF: the factory exits, its anchors with it
         _close(self.reply)
-
-
-def _factory(request_r: int, reply_w: int) -> None:  # pragma: no cover - runs forked
-    set_signal(SIGCHLD, SIG_DFL)
-    hold_r, hold_w = pipe()  # anchors wait on it: EOF when the factory is gone
-    try:
-        while True:
-            ready = select([request_r], [], [], 1.0)[0]
-            _reap_all()
-            if not ready:
-                continue
-            data = read(request_r, 64)
-            if not data:
-                break
-            for _ in data:
-                anchor = fork()
-                if anchor == 0:
-                    setpgid(0, 0)
-                    for fd in (request_r, reply_w, hold_w):
-                        _close(fd)
-                    while read(hold_r, 1):
-                        pass
-                    _exit(0)
-                try:
-                    setpgid(anchor, anchor)  # before the zygote hears of it: no race
-                except OSError:
-                    pass
-                _write_all(reply_w, b"%d\n" % anchor)
-    finally:
-        _exit(0)
-
-
-def _reap_all() -> None:
-    while True:
-        try:
-            pid, _ = waitpid(-1, WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[write(fd, view) :]
 
 
 def become_subreaper() -> None:

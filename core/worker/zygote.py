@@ -151,10 +151,7 @@ class Zygote:
         self.wake_r, self.wake_w = pipe()
         for fd in (self.wake_r, self.wake_w):
             set_blocking(fd, False)
-        # Forked now, while this process is small: see procs.Anchors.
-        self.anchors: Optional[Anchors] = (
-            Anchors([in_fd, out_fd, self.wake_r, self.wake_w]) if use_fork else None
-        )
+        self.anchors: Optional[Anchors] = Anchors() if use_fork else None
 
     # -- set-up -------------------------------------------------------------------
     def init(self, msg: InitRequest) -> None:
@@ -337,6 +334,7 @@ class Zygote:
         loaded: FrozenSet[str],
         inherited_ms: float,
         depends: Depends,
+        anchors: Anchors,
     ) -> None:
         """In a stem's process, after its import: serve from here (see stems.py)."""
         self.in_fd, self.out_fd = in_fd, out_fd
@@ -352,7 +350,7 @@ class Zygote:
         self.wake_r, self.wake_w = pipe()
         for fd in (self.wake_r, self.wake_w):
             set_blocking(fd, False)
-        self.anchors = Anchors([in_fd, out_fd, self.wake_r, self.wake_w])
+        self.anchors = anchors
         self.own_children = frozenset([self.anchors.pid] if self.anchors.pid else [])
         self._own_signals()
         signal.signal(signal.SIGCHLD, lambda *_: None)
