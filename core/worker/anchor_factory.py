@@ -23,24 +23,21 @@ from __future__ import annotations
 import sys
 from os import WNOHANG, _exit, close, fork, pipe, read, setpgid, waitpid, write
 from select import select
-from signal import SIG_DFL, SIGCHLD
-from signal import signal as set_signal
-from typing import Any, Dict
 
 try:  # part of the worker package: a fallback in a process user code ran in
     from .safe import private_builtins
 except ImportError:  # run alone, in a fresh interpreter: nothing to guard against
-
-    def private_builtins(namespace: Dict[str, Any]) -> None:
-        pass
-
+    # (nor any import it does not need: ``typing`` and ``signal`` would double
+    # the start-up that a stem's first anchor waits for)
+    private_builtins = id  # type: ignore[assignment]
 
 private_builtins(globals())
 
 
 def serve(request_r: int, reply_w: int) -> None:  # pragma: no cover - runs in the factory
-    """Fork an anchor per byte requested, until end of file.  Never returns."""
-    set_signal(SIGCHLD, SIG_DFL)
+    """Fork an anchor per byte requested, until end of file.  Never returns.
+
+    SIGCHLD must have its default disposition, a new interpreter's."""
     hold_r, hold_w = pipe()  # anchors wait on it: EOF when the factory is gone
     try:
         while True:

@@ -33,7 +33,8 @@ from os import (
 )
 from os.path import join
 from select import select
-from signal import SIGKILL
+from signal import SIG_DFL, SIGCHLD, SIGKILL
+from signal import signal as set_signal
 from sys import executable, platform
 from typing import List, Optional
 
@@ -70,6 +71,7 @@ class Anchors:
                 set_inheritable(reply_w, True)
                 execv(executable, [executable, "-I", "-S", FACTORY, str(request_r), str(reply_w)])
             except (OSError, ValueError):  # no interpreter to start: serve from this fork
+                set_signal(SIGCHLD, SIG_DFL)
                 serve_anchors(request_r, reply_w)
         close(request_r)
         close(reply_w)

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Optional, Set, Tup
 
 from .child import Prepared, import_and_report, release_memory_limit
 from .children import Running
-from .procs import Anchors, close_quietly
+from .procs import close_quietly
 from .protocol import CheckRequest, ChildReport, StemInfo
 from .safe import private_builtins
 from .wire import LineReader, encode, write_all
@@ -216,9 +216,6 @@ def run(
     events_w: int,
 ) -> None:  # pragma: no cover - runs in the stem process
     """Import the package, report; then serve its modules' checks, or exit.  Never returns."""
-    # The factory of the anchors its checks will need starts now, while the
-    # package imports: it is an interpreter of its own (procs.Anchors).
-    anchors = Anchors()
     watch = _Watch()
     addaudithook(watch)
     prepared.soft_memory_limit = True  # lifted again below, to serve checks
@@ -261,7 +258,6 @@ def run(
         loaded=frozenset(ran) | zygote.loaded,
         inherited_ms=zygote.inherited_ms + report.get("total_ms", 0.0),
         depends=report.get("depends", {}),
-        anchors=anchors,
     )
     zygote.serve()
     prepared.real_exit(0)

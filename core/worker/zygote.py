@@ -334,7 +334,6 @@ class Zygote:
         loaded: FrozenSet[str],
         inherited_ms: float,
         depends: Depends,
-        anchors: Anchors,
     ) -> None:
         """In a stem's process, after its import: serve from here (see stems.py)."""
         self.in_fd, self.out_fd = in_fd, out_fd
@@ -350,7 +349,9 @@ class Zygote:
         self.wake_r, self.wake_w = pipe()
         for fd in (self.wake_r, self.wake_w):
             set_blocking(fd, False)
-        self.anchors = anchors
+        # Only now: while the package imported, the process had no child, as a
+        # fresh one has none.
+        self.anchors = Anchors()
         self.own_children = frozenset([self.anchors.pid] if self.anchors.pid else [])
         self._own_signals()
         signal.signal(signal.SIGCHLD, lambda *_: None)

@@ -141,6 +141,27 @@ def test_a_package_import_that_starts_a_thread_is_not_shared(
     assert runs(counter) >= 10  # each check ran the package again
 
 
+def test_a_stems_package_import_has_no_child_process_a_fresh_one_lacks(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """A fresh ``python -c "import pkg"`` has no child process: ``os.wait()`` there
+    fails at once.  A stem's helpers (the factory of its checks' anchors) must
+    not exist yet while its package imports."""
+    counter = tmp_path / "count"
+    workspace.write(
+        {
+            "pkg/__init__.py": COUNT + "import os\n"
+            "try:\n    os.waitpid(-1, os.WNOHANG)\nexcept ChildProcessError:\n    pass\n"
+            "else:\n    raise RuntimeError('a child process a fresh import has not')\n",
+            **{f"pkg/m{i}.py": f"X = {i}\n" for i in range(10)},
+        }
+    )
+    with engine(workspace, counter) as e:
+        report = e.check()
+    assert report.ok, [d.message for r in report.failed for d in r.diagnostics]
+    assert runs(counter) <= 2  # served by a stem, not by a check per module
+
+
 def test_a_stem_is_not_reused_once_a_file_it_ran_changed(
     workspace: Workspace, tmp_path: Path
 ) -> None:
