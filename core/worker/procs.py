@@ -31,15 +31,13 @@ from os import (
     read,
     set_inheritable,
 )
-from os.path import join
 from select import select
 from signal import SIG_DFL, SIGCHLD, SIGKILL
 from signal import signal as set_signal
 from sys import executable, platform
 from typing import List, Optional
 
-from .anchor_factory import serve as serve_anchors
-from .launch import PACKAGE_DIR
+from . import anchor_factory
 from .safe import private_builtins
 from .wire import write_all
 
@@ -47,7 +45,9 @@ private_builtins(globals())
 
 # Anchors kept coming ahead of a burst of checks (one per check).
 AHEAD = 3
-FACTORY = join(PACKAGE_DIR, "anchor_factory.py")
+# Bound now, before user code runs (see safe.py): the script and its fallback.
+FACTORY = anchor_factory.__file__
+serve_anchors = anchor_factory.serve
 
 
 class Anchors:
